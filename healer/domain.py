@@ -416,6 +416,7 @@ class Incident(BaseModel):
     outcome: Outcome | None = None
     closed_at: datetime | None = None
     requested_by: str | None = None
+    runtime: dict[str, str] = Field(default_factory=dict)
 
 
 class AuditEvent(BaseModel):

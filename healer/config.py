@@ -1,0 +1,69 @@
+"""Settings: environment variables `HEALER_…`, then an optional `healer.toml`, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from healer.catalog import RUNBOOKS_DIR
+from healer.policy import PolicySettings
+
+PROJECT_DIR = RUNBOOKS_DIR.parent
+
+
+class HealerSettings(BaseSettings):
+    """Every setting of the healer; see the README's Configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEALER_", toml_file="healer.toml", extra="ignore"
+    )
+
+    model: str = Field("offline", description="offline | bedrock[:MODEL_ID]")
+    region: str = Field("us-east-1", description="AWS region of the resources")
+    store_path: Path = Field(Path(".healer/healer.db"), description="SQLite store (WAL)")
+    runbooks_dir: Path = Field(RUNBOOKS_DIR, description="runbooks and catalog.yaml")
+    cases_dir: Path = Field(PROJECT_DIR / "evals" / "cases", description="replay cases")
+    approvers: list[str] = Field(
+        default_factory=list, description="Slack user ids allowed to approve"
+    )
+    approval_threshold_usd: float = 20.0
+    cooldown_minutes: int = 30
+    max_actions_per_hour: int = 3
+    min_confidence: float = 0.6
+    approval_ttl_minutes: int = 30
+    correlation_window_seconds: int = 300
+    verify_poll_seconds: float = 15.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def policy(self) -> PolicySettings:
+        from datetime import timedelta
+
+        return PolicySettings(
+            approval_threshold_usd=self.approval_threshold_usd,
+            cooldown=timedelta(minutes=self.cooldown_minutes),
+            max_actions_per_hour=self.max_actions_per_hour,
+            min_confidence=self.min_confidence,
+            approval_ttl=timedelta(minutes=self.approval_ttl_minutes),
+        )
+
+
+def load_settings(**overrides: Any) -> HealerSettings:
+    return HealerSettings(**overrides)

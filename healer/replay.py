@@ -1,0 +1,164 @@
+"""Replay a case in the embedded runtime: sandbox account, offline model, simulated approver."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agents.models import build_model
+from healer.cases import Case
+from healer.catalog import Catalog
+from healer.config import HealerSettings
+from healer.domain import Incident, Step
+from healer.errors import ActionRejected
+from healer.knowledge import runbook_knowledge
+from healer.sandbox import CHANGES_LOG_GROUP, Sandbox
+from healer.store import SqliteStore
+from healer.workflow.approvals import approve, expire_if_due, reject
+from healer.workflow.ingest import IngestResult, ingest
+from healer.workflow.runner import StepListener, run_incident
+from healer.workflow.services import ApprovalChannel, RecordingChannel, Services
+from tools.aws import AwsClients
+from tools.pricing import TablePriceSource
+
+
+class ReplayClock:
+    """Real time plus a skew, so a replay can let an approval's deadline pass."""
+
+    def __init__(self) -> None:
+        self.skew = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skew
+
+    def advance(self, delta: timedelta) -> None:
+        self.skew += delta
+
+
+@dataclass
+class ReplayResult:
+    case_id: str
+    ingests: list[IngestResult] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    human_decisions: list[str] = field(default_factory=list)
+    effort: dict[str, Any] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+
+def sandbox_services(
+    sandbox: Sandbox,
+    store: SqliteStore,
+    settings: HealerSettings,
+    *,
+    channel: ApprovalChannel,
+    clock: Callable[[], datetime],
+    runtime: dict[str, str],
+) -> Services:
+    """Services wired to a running sandbox account."""
+    retriever, runbooks = runbook_knowledge(settings.runbooks_dir.resolve())
+    return Services(
+        store=store,
+        aws=AwsClients.from_factory(sandbox, sandbox.region),
+        catalog=Catalog.from_file(settings.runbooks_dir / "catalog.yaml"),
+        retriever=retriever,
+        runbooks=runbooks,
+        prices=TablePriceSource(sandbox.prices),
+        automation=sandbox.automation,  # type: ignore[arg-type]
+        model_factory=lambda: build_model(settings.model, region=sandbox.region),
+        policy=settings.policy(),
+        approvers=list(settings.approvers),
+        channel=channel,
+        clock=clock,
+        observers=[sandbox.apply_effects],
+        correlation_window_seconds=settings.correlation_window_seconds,
+        verify_poll_seconds=0.2,
+        verify_timeout_cap_seconds=3.0,
+        runtime=runtime,
+        trail_log_group=CHANGES_LOG_GROUP,
+    )
+
+
+@contextmanager
+def sandbox_for(
+    case: Case,
+    case_path: Path,
+    store: SqliteStore,
+    settings: HealerSettings,
+    channel: ApprovalChannel | None = None,
+) -> Iterator[tuple[Sandbox, Services]]:
+    """A running sandbox seeded from the case, and services bound to it."""
+    with Sandbox(case) as sandbox:
+        yield sandbox, sandbox_services(
+            sandbox,
+            store,
+            settings,
+            channel=channel or RecordingChannel(),
+            clock=ReplayClock(),
+            runtime={"sandbox_case": str(case_path.resolve())},
+        )
+
+
+def replay_case(
+    case: Case,
+    case_path: Path,
+    store: SqliteStore,
+    settings: HealerSettings,
+    *,
+    channel: ApprovalChannel | None = None,
+    on_step: StepListener | None = None,
+    on_ingest: Callable[[IngestResult], None] | None = None,
+    ask_human: Callable[[Incident], tuple[str, str] | None] | None = None,
+) -> ReplayResult:
+    """Deliver the case's events, run every incident, and answer approvals as the case's human.
+
+    `ask_human` (interactive use) returns ("approve"|"reject", user) or None to leave it waiting;
+    by default the case's simulated approver answers.
+    """
+    started = time.monotonic()
+    result = ReplayResult(case_id=case.id)
+    with sandbox_for(case, case_path, store, settings, channel) as (sandbox, services):
+        for _, raw in sandbox.case_events():
+            outcome = ingest(services, raw)
+            result.ingests.append(outcome)
+            if on_ingest:
+                on_ingest(outcome)
+        opened = [i.incident_id for i in result.ingests if i.status == "opened" and i.incident_id]
+        for incident_id in opened:
+            incident = run_incident(services, incident_id, on_step)
+            if incident.step == Step.AWAIT_APPROVAL:
+                answer = ask_human(incident) if ask_human else _simulated(case)
+                if answer is not None:
+                    result.human_decisions.append(_answer(services, incident, answer))
+                    incident = run_incident(services, incident_id, on_step)
+            result.incidents.append(incident)
+        result.effort = dict(services.effort)
+    result.wall_seconds = time.monotonic() - started
+    return result
+
+
+def _simulated(case: Case) -> tuple[str, str] | None:
+    if case.human is None:
+        return None
+    return case.human.decision, case.human.user or "unknown"
+
+
+def _answer(services: Services, incident: Incident, answer: tuple[str, str]) -> str:
+    decision, user = answer
+    try:
+        if decision == "approve":
+            approve(services, incident.id, user)
+        elif decision == "reject":
+            reject(services, incident.id, user)
+        else:
+            clock = services.clock
+            if isinstance(clock, ReplayClock):
+                clock.advance(services.policy.approval_ttl + timedelta(seconds=1))
+            expire_if_due(services, incident)
+    except ActionRejected as exc:
+        return f"{decision} by {user} refused: {exc}"
+    return f"{decision} by {user}"

@@ -1,0 +1,188 @@
+"""What the workflow needs from a store, as protocols: SQLite today, DynamoDB later.
+
+One adapter class may implement all of them, so method names do not collide: the incident
+store has `get`, the approval store `get_approval`, the execution ledger `get_execution`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from healer.domain import ActionId, Approval, ApprovalStatus, AuditEvent, Incident, PastAction
+from healer.store.models import (
+    AuditReport,
+    EventRecord,
+    EventStatus,
+    ExecutionRecord,
+    ExecutionStatus,
+)
+
+APPROVAL_TRANSITIONS: dict[ApprovalStatus, frozenset[ApprovalStatus]] = {
+    ApprovalStatus.PENDING: frozenset(
+        {ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED}
+    ),
+    ApprovalStatus.APPROVED: frozenset({ApprovalStatus.CONSUMED, ApprovalStatus.EXPIRED}),
+}
+"""The only status changes an approval store accepts; every other one is refused."""
+
+
+@runtime_checkable
+class IncidentStore(Protocol):
+    """Incidents, including where their workflow is (`Incident.step`)."""
+
+    def save(self, incident: Incident) -> None:
+        """Insert or replace the incident."""
+        ...
+
+    def get(self, incident_id: str) -> Incident | None:
+        """The incident, or None."""
+        ...
+
+    def find_open_for(self, resources: builtins.list[str], since: datetime) -> Incident | None:
+        """The newest open incident opened at or after `since` sharing a resource."""
+        ...
+
+    def latest_open(self, since: datetime) -> Incident | None:
+        """The newest open incident opened at or after `since`."""
+        ...
+
+    def past_actions(self, target: str, since: datetime) -> builtins.list[PastAction]:
+        """Actions begun on `target` at or after `since`, oldest first (from the ledger)."""
+        ...
+
+    def list(self, limit: int = 50) -> builtins.list[Incident]:
+        """The newest incidents first."""
+        ...
+
+
+@runtime_checkable
+class EventLedger(Protocol):
+    """Every incoming alarm event and what was decided about it: nothing is lost."""
+
+    def record(
+        self,
+        dedup_key: str | None,
+        status: EventStatus,
+        reason: str,
+        incident_id: str | None,
+        raw: dict[str, Any],
+    ) -> bool:
+        """Record one delivery; True if `dedup_key` was new, False for a duplicate.
+
+        A delivery of a key already seen is recorded with status "duplicate". An empty or
+        None key (a malformed event) is replaced by a key derived from the body's hash.
+        """
+        ...
+
+    def seen(self, dedup_key: str) -> bool:
+        """Whether any delivery with this key was recorded."""
+        ...
+
+    def list_events(self, limit: int = 100) -> list[EventRecord]:
+        """The newest deliveries first."""
+        ...
+
+
+@runtime_checkable
+class ApprovalStore(Protocol):
+    """Approvals; single use is enforced by conditional status transitions."""
+
+    def create(self, approval: Approval) -> None:
+        """Store a new approval; ValueError if the id exists."""
+        ...
+
+    def get_approval(self, approval_id: str) -> Approval | None:
+        """The approval, or None."""
+        ...
+
+    def for_incident(self, incident_id: str) -> Approval | None:
+        """The incident's most recently requested approval, or None."""
+        ...
+
+    def transition(
+        self,
+        approval_id: str,
+        from_status: ApprovalStatus,
+        to_status: ApprovalStatus,
+        by: str | None,
+        at: datetime,
+    ) -> Approval:
+        """Move the approval from `from_status` to `to_status`, atomically.
+
+        Raises:
+            ActionRejected: the move is not in `APPROVAL_TRANSITIONS`, the approval does not
+                exist, or it is not in `from_status` (the message names its status).
+        """
+        ...
+
+
+@runtime_checkable
+class ExecutionLedger(Protocol):
+    """Recorded intents of side effects, so none is done twice."""
+
+    def begin(
+        self,
+        incident_id: str,
+        plan_hash: str,
+        action: ActionId | str,
+        target: str,
+        params: dict[str, Any],
+        at: datetime | None = None,
+    ) -> ExecutionRecord:
+        """Record the intent before acting; an existing record is returned instead.
+
+        Raises:
+            ActionRejected: a record exists for this plan with another action or target.
+        """
+        ...
+
+    def set_external_id(
+        self, incident_id: str, plan_hash: str, external_id: str
+    ) -> ExecutionRecord:
+        """Remember the provider's id of the side effect (e.g. an SSM command id)."""
+        ...
+
+    def complete(
+        self,
+        incident_id: str,
+        plan_hash: str,
+        status: ExecutionStatus,
+        result: dict[str, Any],
+        at: datetime | None = None,
+    ) -> ExecutionRecord:
+        """Record the outcome; repeating the same outcome is a no-op."""
+        ...
+
+    def get_execution(self, incident_id: str, plan_hash: str) -> ExecutionRecord | None:
+        """The record, or None."""
+        ...
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail, one chain per incident."""
+
+    def append(
+        self,
+        incident_id: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        """Append an event; ValueError if `kind` is not in `AUDIT_KINDS`."""
+        ...
+
+    def events(self, incident_id: str) -> list[AuditEvent]:
+        """The incident's events in `seq` order."""
+        ...
+
+    def incident_ids(self) -> list[str]:
+        """Incidents with audit events, in order of their first event."""
+        ...
+
+    def verify(self, incident_id: str | None = None) -> AuditReport:
+        """Recompute one chain, or all of them."""
+        ...

@@ -1,0 +1,92 @@
+"""Incidents in SQLite: the whole document plus indexed columns."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+
+from healer.domain import ActionId, Incident, PastAction, Step
+from healer.store.canonical import sortable
+from healer.store.sqlite_base import SqliteBase
+
+
+class SqliteIncidentStore(SqliteBase):
+    """`IncidentStore` over SQLite."""
+
+    def save(self, incident: Incident) -> None:
+        """Insert or replace the incident (its whole document and indexed columns)."""
+        opened_at = sortable(incident.opened_at, "opened_at")
+        closed = incident.closed_at is not None or incident.step is Step.DONE
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO incidents (id, opened_at, closed, doc, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " opened_at = excluded.opened_at, closed = excluded.closed,"
+                " doc = excluded.doc, updated_at = excluded.updated_at",
+                (incident.id, opened_at, int(closed), incident.model_dump_json(), self._now()),
+            )
+            db.execute("DELETE FROM incident_resources WHERE incident_id = ?", (incident.id,))
+            db.executemany(
+                "INSERT OR IGNORE INTO incident_resources (incident_id, resource) VALUES (?, ?)",
+                [(incident.id, resource) for resource in incident.resources],
+            )
+
+    def get(self, incident_id: str) -> Incident | None:
+        """The incident, or None."""
+        with self._read() as db:
+            row = db.execute("SELECT doc FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return None if row is None else Incident.model_validate_json(row["doc"])
+
+    def find_open_for(self, resources: builtins.list[str], since: datetime) -> Incident | None:
+        """The newest open incident opened at or after `since` sharing a resource."""
+        wanted = sorted(set(resources))
+        if not wanted:
+            return None
+        marks = ", ".join("?" * len(wanted))
+        with self._read() as db:
+            row = db.execute(
+                "SELECT doc FROM incidents i WHERE closed = 0 AND opened_at >= ? AND EXISTS"
+                " (SELECT 1 FROM incident_resources r WHERE r.incident_id = i.id"
+                f" AND r.resource IN ({marks})) ORDER BY opened_at DESC, id DESC LIMIT 1",
+                (sortable(since, "since"), *wanted),
+            ).fetchone()
+        return None if row is None else Incident.model_validate_json(row["doc"])
+
+    def latest_open(self, since: datetime) -> Incident | None:
+        """The newest open incident opened at or after `since`."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT doc FROM incidents WHERE closed = 0 AND opened_at >= ?"
+                " ORDER BY opened_at DESC, id DESC LIMIT 1",
+                (sortable(since, "since"),),
+            ).fetchone()
+        return None if row is None else Incident.model_validate_json(row["doc"])
+
+    def past_actions(self, target: str, since: datetime) -> builtins.list[PastAction]:
+        """Actions begun on `target` at or after `since`, oldest first, whatever their result.
+
+        An action that failed, or whose outcome is not known yet, still counts: its side
+        effect may have happened.
+        """
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT action, target, started_at FROM executions"
+                " WHERE target = ? AND started_at >= ? ORDER BY started_at",
+                (target, sortable(since, "since")),
+            ).fetchall()
+        return [
+            PastAction(
+                action=ActionId(row["action"]),
+                target=row["target"],
+                at=datetime.fromisoformat(row["started_at"]),
+            )
+            for row in rows
+        ]
+
+    def list(self, limit: int = 50) -> builtins.list[Incident]:
+        """The newest incidents first."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT doc FROM incidents ORDER BY opened_at DESC, id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [Incident.model_validate_json(row["doc"]) for row in rows]

@@ -1,0 +1,115 @@
+"""Conversions between SQLite rows of `SqliteStore` and domain / store models."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from healer.domain import ActionId, Approval, ApprovalStatus, AuditEvent
+from healer.store.models import EventRecord, ExecutionRecord
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A stored ISO time back as an aware datetime (None stays None)."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def approval_from_row(row: sqlite3.Row) -> Approval:
+    """An `Approval` from an `approvals` row."""
+    return Approval(
+        id=row["id"],
+        incident_id=row["incident_id"],
+        plan_hash=row["plan_hash"],
+        status=ApprovalStatus(row["status"]),
+        automatic=bool(row["automatic"]),
+        requested_at=_time(row["requested_at"]),
+        expires_at=_time(row["expires_at"]),
+        decided_by=row["decided_by"],
+        decided_at=parse_time(row["decided_at"]),
+    )
+
+
+def event_from_row(row: sqlite3.Row) -> EventRecord:
+    """An `EventRecord` from an `events` row."""
+    return EventRecord(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        status=row["status"],
+        reason=row["reason"],
+        incident_id=row["incident_id"],
+        raw=json.loads(row["raw"]),
+        received_at=_time(row["received_at"]),
+        first=bool(row["first"]),
+    )
+
+
+def execution_from_row(row: sqlite3.Row) -> ExecutionRecord:
+    """An `ExecutionRecord` from an `executions` row."""
+    return ExecutionRecord(
+        incident_id=row["incident_id"],
+        plan_hash=row["plan_hash"],
+        status=row["status"],
+        action=ActionId(row["action"]),
+        target=row["target"],
+        params=json.loads(row["params"]),
+        external_id=row["external_id"],
+        result=None if row["result"] is None else json.loads(row["result"]),
+        started_at=_time(row["started_at"]),
+        finished_at=parse_time(row["finished_at"]),
+        attempts=row["attempts"],
+    )
+
+
+def audit_from_row(row: sqlite3.Row) -> AuditEvent:
+    """An `AuditEvent` from an `audit` row; ValueError if the row cannot be read."""
+    return AuditEvent(
+        incident_id=row["incident_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        actor=row["actor"],
+        at=_time(row["at"]),
+        data=json.loads(row["data"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+_UNREADABLE_AT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def audit_from_row_for_verify(row: sqlite3.Row) -> AuditEvent:
+    """Like `audit_from_row`, but an unreadable row becomes an event whose hash cannot match.
+
+    A row whose time or data no longer parses was altered; substituting placeholders lets
+    the chain check report it as a hash mismatch instead of stopping the verification.
+    """
+    try:
+        return audit_from_row(row)
+    except (ValueError, ValidationError):
+        data: Any
+        try:
+            data = json.loads(row["data"])
+        except ValueError:
+            data = None
+        try:
+            at = _time(row["at"])
+        except (TypeError, ValueError):
+            at = _UNREADABLE_AT
+        return AuditEvent(
+            incident_id=row["incident_id"],
+            seq=row["seq"],
+            kind=str(row["kind"]),
+            actor=str(row["actor"]),
+            at=at,
+            data=data if isinstance(data, dict) else {"unreadable": str(row["data"])},
+            prev_hash=str(row["prev_hash"]),
+            hash=str(row["hash"]),
+        )

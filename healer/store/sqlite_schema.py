@@ -1,0 +1,90 @@
+"""The SQLite schema of `SqliteStore`; every statement is idempotent."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id          TEXT PRIMARY KEY,
+    opened_at   TEXT NOT NULL,
+    closed      INTEGER NOT NULL CHECK (closed IN (0, 1)),
+    doc         TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (closed, opened_at);
+
+CREATE TABLE IF NOT EXISTS incident_resources (
+    incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    resource    TEXT NOT NULL,
+    PRIMARY KEY (incident_id, resource)
+) STRICT;
+CREATE INDEX IF NOT EXISTS incident_resources_resource ON incident_resources (resource);
+
+CREATE TABLE IF NOT EXISTS events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup_key   TEXT NOT NULL,
+    first       INTEGER NOT NULL CHECK (first IN (0, 1)),
+    status      TEXT NOT NULL
+                CHECK (status IN ('accepted', 'duplicate', 'rejected', 'suppressed')),
+    reason      TEXT NOT NULL,
+    incident_id TEXT,
+    raw         TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS events_first_delivery ON events (dedup_key) WHERE first = 1;
+CREATE INDEX IF NOT EXISTS events_key ON events (dedup_key);
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id           TEXT PRIMARY KEY,
+    incident_id  TEXT NOT NULL,
+    plan_hash    TEXT NOT NULL,
+    status       TEXT NOT NULL
+                 CHECK (status IN ('PENDING', 'APPROVED', 'REJECTED', 'EXPIRED', 'CONSUMED')),
+    automatic    INTEGER NOT NULL CHECK (automatic IN (0, 1)),
+    requested_at TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    decided_by   TEXT,
+    decided_at   TEXT,
+    updated_at   TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS approvals_incident ON approvals (incident_id, requested_at);
+
+CREATE TABLE IF NOT EXISTS executions (
+    incident_id TEXT NOT NULL,
+    plan_hash   TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('started', 'succeeded', 'failed')),
+    action      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    external_id TEXT,
+    result      TEXT,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (incident_id, plan_hash)
+) STRICT;
+CREATE INDEX IF NOT EXISTS executions_target ON executions (target, started_at);
+
+CREATE TABLE IF NOT EXISTS audit (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    seq         INTEGER NOT NULL CHECK (seq >= 1),
+    kind        TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    UNIQUE (incident_id, seq)
+) STRICT;
+
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit log is append-only: UPDATE refused');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit log is append-only: DELETE refused');
+END;
+"""

@@ -1,0 +1,263 @@
+"""The workflow steps after ingest. Each takes the incident, does one thing, names the next step.
+
+The same functions run embedded (the local runner) and on AWS (Step Functions tasks).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from agents.team import IncidentTeam
+from healer.domain import (
+    Approval,
+    ApprovalStatus,
+    Decision,
+    Incident,
+    Outcome,
+    RemediationPlan,
+    Step,
+)
+from healer.workflow.services import Services
+from tools.cloudwatch import alarm_states
+from tools.context import ToolContext
+from tools.guardrail import evaluate_plan
+from tools.remediation import Executor
+
+log = logging.getLogger(__name__)
+
+
+def team_for(services: Services, incident: Incident) -> IncidentTeam:
+    """The agents of one incident, wired to its tools and the guardrail."""
+    executor = Executor(
+        services.aws,
+        services.catalog,
+        services.store,
+        services.automation,
+        services.clock,
+        observers=services.observers,
+        poll_seconds=min(2.0, services.verify_poll_seconds),
+    )
+    ctx = ToolContext(
+        incident_id=incident.id,
+        aws=services.aws,
+        catalog=services.catalog,
+        retriever=services.retriever,
+        runbooks=services.runbooks,
+        prices=services.prices,
+        executor=executor,
+        clock=services.clock,
+        trail_log_group=services.trail_log_group,
+    )
+    history = _history(services, incident)
+    return IncidentTeam(
+        ctx, services.model_factory(), history, services.policy, services.store.for_incident
+    )
+
+
+def _history(services: Services, incident: Incident) -> list:  # type: ignore[type-arg]
+    since = services.clock() - timedelta(hours=1)
+    return [a for r in incident.resources for a in services.store.past_actions(r, since)]
+
+
+def investigate(services: Services, incident: Incident) -> Incident:
+    """The supervisor's agents diagnose, price and propose: a RemediationPlan."""
+    team = team_for(services, incident)
+    plan = team.supervisor(
+        {
+            "incident_id": incident.id,
+            "alarms": incident.alarms,
+            "resources": incident.resources,
+            "opened_at": incident.opened_at.isoformat(),
+            "account": incident.account,
+            "region": incident.region,
+        }
+    )
+    services.effort[incident.id] = {
+        "model_calls": getattr(team.model, "calls", None),
+        "tool_calls": team.effort.tool_calls,
+        "input_tokens": team.effort.input_tokens,
+        "output_tokens": team.effort.output_tokens,
+    }
+    services.store.append(
+        incident.id, "diagnosed", "agent:diagnostician", plan.diagnosis.model_dump(mode="json")
+    )
+    if plan.cost is not None:
+        services.store.append(
+            incident.id, "cost_estimated", "agent:cost_analyst", plan.cost.model_dump(mode="json")
+        )
+    incident.plan = plan
+    incident.step = Step.GOVERN
+    return incident
+
+
+def govern(services: Services, incident: Incident) -> Incident:
+    """The guardrail decides, from facts read now and a cost computed in code."""
+    plan = _plan(incident)
+    diagnosis = plan.diagnosis
+    proposal = plan.action if diagnosis.recommendation == "act" else None
+    now = services.clock()
+    decision, cost = evaluate_plan(
+        services.aws,
+        services.catalog,
+        services.prices,
+        proposal,
+        recommendation=diagnosis.recommendation if proposal else _no_act(diagnosis.recommendation),
+        confidence=diagnosis.confidence,
+        history=_history(services, incident),
+        now=now,
+        settings=services.policy,
+        suggested_risk=plan.suggested_risk,
+    )
+    data = decision.model_dump(mode="json")
+    data["cost"] = cost.model_dump(mode="json") if cost else None
+    if cost and plan.cost and cost.usd != plan.cost.usd:
+        data["cost_claimed_by_agent"] = plan.cost.usd
+    services.store.append(incident.id, "governance_decided", "guardrail", data)
+    incident.governance = decision
+    if cost is not None:
+        incident.plan = plan.model_copy(update={"cost": cost})
+
+    if decision.decision in (Decision.AUTO_HEAL, Decision.NEEDS_APPROVAL):
+        assert decision.plan_hash is not None
+        automatic = decision.decision == Decision.AUTO_HEAL
+        approval = Approval(
+            id=f"apr-{uuid.uuid4().hex[:12]}",
+            incident_id=incident.id,
+            plan_hash=decision.plan_hash,
+            status=ApprovalStatus.APPROVED if automatic else ApprovalStatus.PENDING,
+            automatic=automatic,
+            requested_at=now,
+            expires_at=now + services.policy.approval_ttl,
+            decided_by="guardrail" if automatic else None,
+            decided_at=now if automatic else None,
+        )
+        services.store.create(approval)
+        incident.approval_id = approval.id
+        if automatic:
+            incident.step = Step.REMEDIATE
+            return incident
+        services.store.append(
+            incident.id,
+            "approval_requested",
+            "guardrail",
+            {
+                "approval_id": approval.id,
+                "plan_hash": approval.plan_hash,
+                "expires_at": approval.expires_at.isoformat(),
+                "approvers": services.approvers,
+                "reasons": list(decision.reasons),
+            },
+        )
+        services.channel.request(incident, incident.plan or plan, decision, approval)
+        incident.step = Step.AWAIT_APPROVAL
+        return incident
+
+    if decision.decision == Decision.ESCALATE:
+        services.store.append(
+            incident.id,
+            "escalated",
+            "guardrail",
+            {"reasons": list(decision.reasons), "summary": diagnosis.summary},
+        )
+        incident.outcome = Outcome.ESCALATED
+    else:
+        incident.outcome = Outcome.NO_ACTION
+    incident.step = Step.CLOSE
+    return incident
+
+
+def _no_act(recommendation: str) -> str:  # type: ignore[return]
+    return "no_action" if recommendation == "no_action" else "escalate"
+
+
+def remediate(services: Services, incident: Incident) -> Incident:
+    """The remediator runs exactly the approved action, guarded by the hook and the executor."""
+    plan = _plan(incident)
+    assert plan.action is not None and incident.governance is not None
+    digest = incident.governance.plan_hash
+    assert digest is not None
+    if services.store.get_execution(incident.id, digest) is None:
+        services.store.append(
+            incident.id,
+            "action_started",
+            "agent:remediator",
+            {**plan.action.model_dump(mode="json"), "plan_hash": digest},
+        )
+    team = team_for(services, incident)
+    report, hook = team.remediator(plan.action, incident.alarms)
+    record = services.store.get_execution(incident.id, digest)
+    if record is None or record.status != "succeeded":
+        why = "; ".join(hook.cancelled) or (record.result if record else report)
+        services.store.append(
+            incident.id, "action_failed", "agent:remediator", {"reason": str(why)[:2000]}
+        )
+        services.store.append(
+            incident.id, "escalated", "system:remediate", {"reason": "the action did not succeed"}
+        )
+        incident.outcome = Outcome.ESCALATED
+        incident.step = Step.CLOSE
+        return incident
+    incident.execution = record.model_dump(mode="json")
+    services.store.append(
+        incident.id,
+        "action_succeeded",
+        "agent:remediator",
+        {"result": record.result, "report": report[:2000]},
+    )
+    incident.step = Step.VERIFY
+    return incident
+
+
+def verify(services: Services, incident: Incident) -> Incident:
+    """The alarms must return to OK within the action's verification window."""
+    plan = _plan(incident)
+    assert plan.action is not None
+    window = float(services.catalog[plan.action.action].verify_within_seconds)
+    if services.verify_timeout_cap_seconds is not None:
+        window = min(window, services.verify_timeout_cap_seconds)
+    deadline = time.monotonic() + window
+    while True:
+        states = alarm_states(services.aws.cloudwatch, incident.alarms)
+        if all(state == "OK" for state in states.values()) or time.monotonic() >= deadline:
+            break
+        time.sleep(services.verify_poll_seconds)
+    recovered = all(state == "OK" for state in states.values())
+    services.store.append(
+        incident.id, "verified", "system:verify", {"alarms": states, "recovered": recovered}
+    )
+    if recovered:
+        incident.outcome = Outcome.RESOLVED
+    else:
+        services.store.append(
+            incident.id,
+            "escalated",
+            "system:verify",
+            {
+                "reason": f"alarms not OK within {window:.0f} s after the action",
+                "rollback": services.catalog[plan.action.action].rollback,
+            },
+        )
+        incident.outcome = Outcome.ESCALATED
+    incident.step = Step.CLOSE
+    return incident
+
+
+def close(services: Services, incident: Incident) -> Incident:
+    incident.closed_at = services.clock()
+    services.store.append(
+        incident.id,
+        "closed",
+        "system:close",
+        {"outcome": incident.outcome.value if incident.outcome else None},
+    )
+    incident.step = Step.DONE
+    return incident
+
+
+def _plan(incident: Incident) -> RemediationPlan:
+    if incident.plan is None:
+        raise ValueError(f"incident {incident.id} has no plan yet")
+    return incident.plan

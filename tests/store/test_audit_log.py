@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from healer.domain import ActionId, Risk
+from healer.store import GENESIS_HASH, SqliteStore
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+KINDS = ["incident_opened", "diagnosed", "cost_estimated", "governance_decided", "closed"]
+
+
+def raw_sql(db_path: Path, *statements: str) -> None:
+    """Tamper with the database through a connection of its own, as an intruder would."""
+    with sqlite3.connect(db_path) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def append_five(store: SqliteStore, incident_id: str = "inc-1") -> None:
+    for n, kind in enumerate(KINDS):
+        store.append(incident_id, kind, "system", {"n": n}, at=T0 + timedelta(seconds=n))
+
+
+def test_five_appends_form_a_chain_that_verifies(store: SqliteStore) -> None:
+    append_five(store)
+
+    events = store.events("inc-1")
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.kind for e in events] == KINDS
+    assert events[0].prev_hash == GENESIS_HASH
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    report = store.verify()
+    assert (report.ok, report.incidents_checked, report.events_checked) == (True, 1, 5)
+    assert report.problems == []
+
+
+def test_events_read_back_hash_the_same_as_appended(store: SqliteStore) -> None:
+    appended = store.append(
+        "inc-1",
+        "governance_decided",
+        "agent:supervisor",
+        {
+            "decision": "needs_approval",
+            "risk": Risk.HIGH,
+            "action": ActionId.SCALE_OUT,
+            "expires_at": T0 + timedelta(minutes=30),
+            "reasons": ("cost $46.08 above $20.00",),
+            "cost": 46.08,
+            "nested": {"b": [1, 2.5, None, True], "a": "ü"},
+        },
+    )
+
+    (stored,) = store.events("inc-1")
+
+    assert stored == appended
+    assert stored.data["risk"] == "high"
+    assert stored.data["expires_at"] == "2025-03-01T12:30:00+00:00"
+    assert store.verify("inc-1").ok
+
+
+def test_each_incident_has_its_own_chain(store: SqliteStore) -> None:
+    store.append("inc-b", "incident_opened", "system", {})
+    store.append("inc-a", "incident_opened", "system", {})
+    second = store.append("inc-b", "diagnosed", "agent:diagnostician", {})
+
+    assert second.seq == 2
+    assert store.events("inc-a")[0].seq == 1
+    assert store.incident_ids() == ["inc-b", "inc-a"]
+    assert store.verify().incidents_checked == 2
+
+
+def test_append_uses_the_clock_in_utc(store: SqliteStore) -> None:
+    event = store.append("inc-1", "incident_opened", "system", {})
+
+    assert event.at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "actor", "data", "match"),
+    [
+        ("made_up", "system", {}, "kind"),
+        ("closed", "", {}, "actor"),
+        ("closed", "system", {"at": T0.replace(tzinfo=None)}, "naive"),
+        ("closed", "system", {"x": object()}, "not JSON-serialisable"),
+        ("closed", "system", {"x": float("nan")}, "Out of range"),
+    ],
+)
+def test_bad_appends_are_refused_and_leave_no_trace(
+    store: SqliteStore, kind: str, actor: str, data: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        store.append("inc-1", kind, actor, data)
+    assert store.events("inc-1") == []
+
+
+def test_sql_update_and_delete_are_refused_by_triggers(
+    file_store: SqliteStore, db_path: Path
+) -> None:
+    append_five(file_store)
+
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: UPDATE refused"):
+        raw_sql(db_path, "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: DELETE refused"):
+        raw_sql(db_path, "DELETE FROM audit WHERE seq = 2")
+    assert file_store.verify().ok
+
+
+def test_altered_event_is_named_by_incident_and_seq(file_store: SqliteStore, db_path: Path) -> None:
+    append_five(file_store)
+    append_five(file_store, "inc-2")
+
+    raw_sql(
+        db_path,
+        "DROP TRIGGER audit_no_update",
+        """UPDATE audit SET data = '{"n":99}' WHERE incident_id = 'inc-1' AND seq = 3""",
+    )
+
+    report = file_store.verify()
+    assert not report.ok
+    assert (report.incidents_checked, report.events_checked) == (2, 10)
+    assert [(p.incident_id, p.seq, p.kind, p.problem) for p in report.problems] == [
+        ("inc-1", 3, "cost_estimated", "hash mismatch: event was altered")
+    ]
+    assert file_store.verify("inc-2").ok
+
+
+def test_altered_and_rehashed_event_breaks_the_next_link(
+    file_store: SqliteStore, db_path: Path
+) -> None:
+    append_five(file_store)
+    forged = file_store.events("inc-1")[2].model_copy(update={"data": {"n": 99}})
+    forged_hash = forged.compute_hash(
+        forged.incident_id,
+        forged.seq,
+        forged.kind,
+        forged.actor,
+        forged.at,
+        forged.data,
+        forged.prev_hash,
+    )
+
+    raw_sql(
+        db_path,
+        "DROP TRIGGER audit_no_update",
+        f"""UPDATE audit SET data = '{{"n":99}}', hash = '{forged_hash}' WHERE seq = 3""",
+    )
+
+    (problem,) = file_store.verify("inc-1").problems
+    assert (problem.seq, problem.kind) == (4, "governance_decided")
+    assert problem.problem == "prev_hash does not match event 3"
+
+
+def test_deleted_middle_event_is_reported_as_a_gap(file_store: SqliteStore, db_path: Path) -> None:
+    append_five(file_store)
+
+    raw_sql(db_path, "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq = 3")
+
+    report = file_store.verify("inc-1")
+    assert not report.ok and report.events_checked == 4
+    assert [(p.incident_id, p.seq, p.problem) for p in report.problems] == [
+        ("inc-1", 3, "sequence gap: 3 missing")
+    ]
+
+
+def test_deleted_first_event_is_reported(file_store: SqliteStore, db_path: Path) -> None:
+    append_five(file_store)
+
+    raw_sql(db_path, "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq = 1")
+
+    assert [p.problem for p in file_store.verify().problems] == ["sequence gap: 1 missing"]
+
+
+def test_unreadable_event_is_reported_not_fatal(file_store: SqliteStore, db_path: Path) -> None:
+    append_five(file_store)
+
+    raw_sql(
+        db_path,
+        "DROP TRIGGER audit_no_update",
+        "UPDATE audit SET data = 'not json', at = 'yesterday' WHERE seq = 2",
+    )
+
+    report = file_store.verify()
+    assert [(p.seq, p.problem) for p in report.problems] == [
+        (2, "hash mismatch: event was altered")
+    ]
+
+
+def test_reopening_restores_dropped_triggers(file_store: SqliteStore, db_path: Path) -> None:
+    append_five(file_store)
+    raw_sql(db_path, "DROP TRIGGER audit_no_update")
+
+    SqliteStore(db_path).close()
+
+    with pytest.raises(sqlite3.IntegrityError):
+        raw_sql(db_path, "UPDATE audit SET actor = 'mallory'")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from healer.store import SqliteStore, raw_dedup_key
+
+KEY = "arn:aws:cloudwatch:us-east-1:1:alarm:cpu@2025-03-01T12:00:00+00:00"
+RAW = {"source": "aws.cloudwatch", "detail": {"state": {"value": "ALARM"}}}
+
+
+def test_second_delivery_of_a_key_is_a_duplicate_and_still_recorded(store: SqliteStore) -> None:
+    assert not store.seen(KEY)
+
+    assert store.record(KEY, "accepted", "new incident", "inc-1", RAW) is True
+    assert store.record(KEY, "accepted", "", "inc-1", RAW) is False
+
+    assert store.seen(KEY)
+    newest, first = store.list_events()
+    assert (first.status, first.first, first.incident_id) == ("accepted", True, "inc-1")
+    assert (newest.status, newest.first) == ("duplicate", False)
+    assert "duplicate" in newest.reason
+    assert newest.raw == RAW
+
+
+def test_rejected_event_is_recorded_with_its_reason(store: SqliteStore) -> None:
+    store.record(KEY, "rejected", "state is OK, not ALARM", None, RAW)
+
+    (event,) = store.list_events()
+    assert (event.status, event.reason, event.dedup_key) == (
+        "rejected",
+        "state is OK, not ALARM",
+        KEY,
+    )
+
+
+def test_malformed_event_without_key_is_kept_under_its_body_hash(store: SqliteStore) -> None:
+    body = {"garbage": [1, 2, float("nan")]}
+
+    assert store.record(None, "rejected", "detail: missing", None, body) is True
+    assert store.record("", "rejected", "detail: missing", None, body) is False
+    assert store.record(None, "rejected", "detail: missing", None, {"other": 1}) is True
+
+    events = store.list_events()
+    assert len(events) == 3
+    assert events[-1].dedup_key == raw_dedup_key(body)
+    assert store.seen(raw_dedup_key(body))
+
+
+def test_suppressed_status_and_listing_limit(store: SqliteStore) -> None:
+    for n in range(4):
+        store.record(f"k{n}", "suppressed", "maintenance window", None, {"n": n})
+
+    assert [e.dedup_key for e in store.list_events(limit=2)] == ["k3", "k2"]
+
+
+def test_unknown_status_is_refused(store: SqliteStore) -> None:
+    with pytest.raises(ValueError, match="status"):
+        store.record(KEY, "ignored", "", None, RAW)  # type: ignore[arg-type]
+    assert not store.seen(KEY)

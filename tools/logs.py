@@ -1,0 +1,73 @@
+"""CloudWatch Logs adapters: find the log groups of a resource and search them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healer.errors import ToolUnavailable
+from tools.fence import clip
+
+MAX_EVENTS = 60
+RESERVED_GROUP_PREFIX = "/healer/"
+
+
+def log_groups(logs: Any) -> list[str]:
+    """Application log groups (the healer's own groups excluded)."""
+    try:
+        pages = logs.get_paginator("describe_log_groups").paginate()
+        names = [g["logGroupName"] for page in pages for g in page["logGroups"]]
+    except (ClientError, BotoCoreError) as exc:
+        raise ToolUnavailable(f"describe_log_groups failed: {exc}") from exc
+    return [name for name in names if not name.startswith(RESERVED_GROUP_PREFIX)]
+
+
+def search_logs(
+    logs: Any,
+    terms: list[str],
+    now: datetime,
+    minutes: int = 60,
+    groups: list[str] | None = None,
+    streams_containing: list[str] | None = None,
+    limit: int = MAX_EVENTS,
+) -> list[dict[str, Any]]:
+    """Log events matching any of `terms` (all events when `terms` is empty), oldest first.
+
+    One filter per term keeps the query portable (the `?a ?b` OR syntax is not supported by
+    every CloudWatch Logs implementation). `streams_containing` keeps streams whose name holds
+    one of the given resource ids, plus groups with a single stream.
+    """
+    start = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
+    end = int((now + timedelta(minutes=1)).timestamp() * 1000)
+    found: dict[str, dict[str, Any]] = {}
+    for group in groups if groups is not None else log_groups(logs):
+        for term in terms or [""]:
+            for event in _filter(logs, group, _quote(term), start, end):
+                stream = event.get("logStreamName", "")
+                if streams_containing and not any(r in stream for r in streams_containing):
+                    continue
+                found[event["eventId"]] = {
+                    "time": datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat(),
+                    "group": group,
+                    "stream": stream,
+                    "message": clip(event["message"]),
+                }
+    ordered = sorted(found.values(), key=lambda e: e["time"])
+    return ordered[-limit:]
+
+
+def _quote(term: str) -> str:
+    return json.dumps(term) if term and " " in term else term
+
+
+def _filter(logs: Any, group: str, pattern: str, start: int, end: int) -> list[dict[str, Any]]:
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, filterPattern=pattern, startTime=start, endTime=end
+        )
+        return [event for page in pages for event in page["events"]]
+    except (ClientError, BotoCoreError) as exc:
+        raise ToolUnavailable(f"filter_log_events on {group} failed: {exc}") from exc
