@@ -1,0 +1,197 @@
+"""`healer`: the command line (typer + rich)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from healer import render
+from healer.cases import find_case, load_case
+from healer.config import HealerSettings, load_settings
+from healer.domain import Incident, Step
+from healer.errors import ActionRejected, CaseError, ConfigError
+from healer.replay import replay_case, sandbox_for
+from healer.store import SqliteStore
+from healer.workflow.approvals import approve as approve_incident
+from healer.workflow.approvals import reject as reject_incident
+from healer.workflow.runner import run_incident
+from healer.workflow.services import ApprovalChannel, RecordingChannel
+
+app = typer.Typer(help="Incident Healer: heals AWS incidents, audited.", no_args_is_help=True)
+incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(audit_app, name="audit")
+console = Console(highlight=False)
+
+DEMO_CASES = ("dev-disk-full-web", "dev-traffic-surge-api")
+
+
+def _settings() -> HealerSettings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise _fail(f"invalid configuration: {exc}") from exc
+
+
+def _store(settings: HealerSettings) -> SqliteStore:
+    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(settings.store_path)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+class _PrintingChannel(RecordingChannel):
+    """Shows each approval request as it would appear in Slack."""
+
+    def request(self, incident, plan, decision, approval):  # type: ignore[no-untyped-def]
+        super().request(incident, plan, decision, approval)
+        render.approval_request(console, incident, plan, decision, approval)
+
+
+def _replay(
+    case_ref: str, settings: HealerSettings, store: SqliteStore, interactive: bool
+) -> list[Incident]:
+    try:
+        path = find_case(case_ref, settings.cases_dir)
+        case = load_case(path)
+    except CaseError as exc:
+        raise _fail(str(exc)) from exc
+    render.case_header(console, case)
+    channel: ApprovalChannel = _PrintingChannel()
+
+    def ask(incident: Incident) -> tuple[str, str] | None:
+        answer = typer.prompt("approve, reject or wait?", default="approve")
+        if answer not in ("approve", "reject"):
+            return None
+        user = typer.prompt("your Slack user id", default=settings.approvers[0] if settings.approvers else "")
+        return answer, user
+
+    with console.status("replaying…") as status:
+        result = replay_case(
+            case,
+            path,
+            store,
+            settings,
+            channel=channel,
+            on_step=lambda incident, step: status.update(f"{incident.id}: {step}…"),
+            on_ingest=lambda outcome: render.ingest_line(console, outcome),
+            ask_human=ask if interactive else None,
+        )
+    for decision in result.human_decisions:
+        console.print(f"[bold]human[/]: {decision}")
+    for incident in result.incidents:
+        render.incident_report(console, incident, store.events(incident.id))
+    console.print(f"[dim]replayed {case.id} in {result.wall_seconds:.1f} s[/]\n")
+    return result.incidents
+
+
+@app.command()
+def demo(
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="case id or path (repeatable)")
+    ] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", help="you answer approval requests")
+    ] = False,
+) -> None:
+    """Replay incidents end to end in a sandbox account: autopilot, then co-pilot."""
+    settings = _settings()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    store = _store(settings)
+    started = time.monotonic()
+    incidents = []
+    for ref in case or list(DEMO_CASES):
+        incidents += _replay(ref, settings, store, interactive)
+    report = store.verify()
+    render.audit_report(console, report)
+    console.print(
+        f"[bold]{len(incidents)} incident(s) in {time.monotonic() - started:.1f} s; "
+        f"store: {settings.store_path}[/]"
+    )
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def replay(path: Path) -> None:
+    """Replay one case file and print its timeline."""
+    settings = _settings()
+    _replay(str(path), settings, _store(settings), interactive=False)
+
+
+@incidents_app.command("list")
+def incidents_list(limit: int = 20) -> None:
+    """The newest incidents with their step and outcome."""
+    settings = _settings()
+    render.incident_table(console, _store(settings).list(limit))
+
+
+@incidents_app.command("show")
+def incidents_show(incident_id: str) -> None:
+    """One incident: diagnosis, decision, action and timeline."""
+    store = _store(_settings())
+    incident = store.get(incident_id)
+    if incident is None:
+        raise _fail(f"no incident {incident_id}")
+    render.incident_report(console, incident, store.events(incident_id))
+
+
+@audit_app.command("verify")
+def audit_verify(incident_id: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Recompute the hash chains; exit 1 and name the event if anything was altered."""
+    report = _store(_settings()).verify(incident_id)
+    render.audit_report(console, report)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _decide(incident_id: str, user: str, approve: bool) -> None:
+    settings = _settings()
+    store = _store(settings)
+    incident = store.get(incident_id)
+    if incident is None:
+        raise _fail(f"no incident {incident_id}")
+    case_path = incident.runtime.get("sandbox_case")
+    if incident.step != Step.AWAIT_APPROVAL:
+        raise _fail(f"incident {incident_id} is not waiting for approval ({incident.step})")
+    if not case_path:
+        raise _fail("this incident runs on AWS: answer it in Slack or through the workflow")
+    case = load_case(Path(case_path))
+    with sandbox_for(case, Path(case_path), store, settings, _PrintingChannel()) as (_, services):
+        try:
+            if approve:
+                approve_incident(services, incident_id, user)
+            else:
+                reject_incident(services, incident_id, user)
+        except (ActionRejected, ConfigError) as exc:
+            raise _fail(str(exc)) from exc
+        with console.status("resuming…"):
+            incident = run_incident(services, incident_id)
+    render.incident_report(console, incident, store.events(incident_id))
+
+
+@app.command()
+def approve(incident_id: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
+    """Approve the pending action of an incident, as an allowed approver; it then runs."""
+    _decide(incident_id, as_user, approve=True)
+
+
+@app.command()
+def reject(incident_id: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
+    """Reject the pending action of an incident; nothing runs."""
+    _decide(incident_id, as_user, approve=False)
+
+
+@app.command()
+def events(limit: int = 30) -> None:
+    """Delivered events, accepted or not, each with the reason."""
+    render.event_table(console, _store(_settings()).list_events(limit))

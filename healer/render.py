@@ -1,0 +1,170 @@
+"""How incidents, timelines, approval requests and audit reports look in a terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from healer.cases import Case
+from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
+from healer.slack.approval_message import approval_blocks, render_blocks_preview
+from healer.store import AuditReport, EventRecord
+from healer.workflow.ingest import IngestResult
+
+OUTCOME_STYLE = {
+    "resolved": "green",
+    "escalated": "yellow",
+    "rejected": "red",
+    "expired": "red",
+    "no_action": "cyan",
+}
+
+
+def case_header(console: Console, case: Case) -> None:
+    console.rule(f"[bold]{escape(case.title)}[/]  [dim]({case.id})[/]")
+
+
+def ingest_line(console: Console, outcome: IngestResult) -> None:
+    style = {"opened": "bold", "correlated": "bold"}.get(outcome.status, "dim")
+    alarm = outcome.alarm or "-"
+    console.print(
+        f"[{style}]event[/] {escape(alarm)}: {outcome.status} — {escape(outcome.reason)}"
+    )
+
+
+def approval_request(
+    console: Console,
+    incident: Incident,
+    plan: RemediationPlan,
+    decision: GovernanceDecision,
+    approval: Approval,
+) -> None:
+    blocks = approval_blocks(incident, plan, decision, approval.id, approval.expires_at)
+    console.print(
+        Panel(
+            escape(render_blocks_preview(blocks)),
+            title="approval request, as it appears in Slack (Block Kit)",
+            border_style="magenta",
+        )
+    )
+
+
+def incident_report(console: Console, incident: Incident, events: list[AuditEvent]) -> None:
+    """Diagnosis, cost, decision, action and outcome, then the timeline."""
+    plan = incident.plan
+    lines = [f"[bold]incident[/] {incident.id}  alarms: {escape(', '.join(incident.alarms))}"]
+    if plan:
+        d = plan.diagnosis
+        lines.append(
+            f"[bold]diagnosis[/] {d.category.value} (confidence {d.confidence:.2f}, "
+            f"runbook {d.runbook_id})"
+        )
+        lines.append(f"  {escape(d.summary)}")
+        if plan.action:
+            a = plan.action
+            lines.append(f"[bold]action[/] {a.action.value} on {a.target} {a.params}")
+        if plan.cost:
+            usd = "unknown" if plan.cost.usd is None else f"${plan.cost.usd:.2f}"
+            lines.append(f"[bold]cost[/] {usd}: {escape(plan.cost.breakdown)}")
+    if incident.governance:
+        g = incident.governance
+        lines.append(f"[bold]guardrail[/] {g.decision.value}, risk {g.risk.value}")
+        lines += [f"  · {escape(reason)}" for reason in g.reasons]
+    if incident.execution:
+        lines.append(f"[bold]execution[/] {incident.execution.get('status')}: "
+                     f"{escape(str(incident.execution.get('result', {}).get('detail', '')))}")
+    outcome = incident.outcome.value if incident.outcome else f"waiting ({incident.step.value})"
+    style = OUTCOME_STYLE.get(outcome, "bold")
+    lines.append(f"[bold]outcome[/] [{style}]{outcome}[/]")
+    console.print(Panel("\n".join(lines), border_style=style))
+    console.print(timeline(events))
+
+
+def timeline(events: list[AuditEvent]) -> Table:
+    """The audit trail as a timeline with the elapsed time of each step."""
+    table = Table(title="timeline (audit trail)", show_lines=False, expand=False)
+    for column in ("#", "t+", "step", "event", "actor"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    if not events:
+        return table
+    start = events[0].at
+    previous = start
+    for event in events:
+        table.add_row(
+            str(event.seq),
+            f"{(event.at - start).total_seconds():6.2f}s",
+            f"{(event.at - previous).total_seconds():5.2f}s",
+            event.kind,
+            event.actor,
+            escape(_detail(event)),
+        )
+        previous = event.at
+    return table
+
+
+def _detail(event: AuditEvent) -> str:
+    data = event.data
+    picks = {
+        "incident_opened": lambda: f"alarm {data.get('alarm')}",
+        "alarm_correlated": lambda: f"alarm {data.get('alarm')} joined",
+        "diagnosed": lambda: f"{data.get('category')} ({data.get('confidence')})",
+        "cost_estimated": lambda: str(data.get("breakdown")),
+        "governance_decided": lambda: f"{data.get('decision')}, risk {data.get('risk')}",
+        "approval_requested": lambda: f"{data.get('approval_id')} expires {data.get('expires_at')}",
+        "approved": lambda: f"{data.get('approval_id')}",
+        "action_started": lambda: f"{data.get('action')} on {data.get('target')}",
+        "action_succeeded": lambda: str((data.get("result") or {}).get("detail", "")),
+        "verified": lambda: ", ".join(f"{k}={v}" for k, v in (data.get("alarms") or {}).items()),
+        "closed": lambda: str(data.get("outcome")),
+    }
+    pick = picks.get(event.kind)
+    text = pick() if pick else str(data.get("reason", data.get("reasons", "")))
+    return text[:120]
+
+
+def incident_table(console: Console, incidents: list[Incident]) -> None:
+    table = Table(title="incidents")
+    for column in ("id", "opened", "alarms", "category", "decision", "outcome"):
+        table.add_column(column)
+    for incident in incidents:
+        table.add_row(
+            incident.id,
+            incident.opened_at.strftime("%Y-%m-%d %H:%M:%S"),
+            ", ".join(incident.alarms),
+            incident.plan.diagnosis.category.value if incident.plan else "-",
+            incident.governance.decision.value if incident.governance else "-",
+            incident.outcome.value if incident.outcome else f"({incident.step.value})",
+        )
+    console.print(table)
+
+
+def event_table(console: Console, records: list[EventRecord]) -> None:
+    table = Table(title="delivered events")
+    for column in ("received", "status", "incident", "reason"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(
+            record.received_at.strftime("%H:%M:%S"),
+            record.status,
+            record.incident_id or "-",
+            escape(record.reason),
+        )
+    console.print(table)
+
+
+def audit_report(console: Console, report: AuditReport) -> None:
+    if report.ok:
+        console.print(
+            f"[green]audit verified[/]: {report.incidents_checked} incident(s), "
+            f"{report.events_checked} event(s), every hash chain intact"
+        )
+        return
+    console.print(f"[bold red]audit FAILED[/]: {len(report.problems)} problem(s)")
+    for problem in report.problems:
+        console.print(
+            f"  incident {problem.incident_id}, event #{problem.seq} ({problem.kind}): "
+            f"{escape(problem.problem)}"
+        )
