@@ -58,7 +58,11 @@ class _PrintingChannel(RecordingChannel):
 
 
 def _replay(
-    case_ref: str, settings: HealerSettings, store: SqliteStore, interactive: bool
+    case_ref: str,
+    settings: HealerSettings,
+    store: SqliteStore,
+    interactive: bool,
+    wait: bool = False,
 ) -> list[Incident]:
     try:
         path = find_case(case_ref, settings.cases_dir)
@@ -69,11 +73,17 @@ def _replay(
     channel: ApprovalChannel = _PrintingChannel()
 
     def ask(incident: Incident) -> tuple[str, str] | None:
+        if wait:
+            console.print(
+                f"[bold]{incident.id} waits for approval[/]: "
+                f"healer approve {incident.id} --as USER  (or healer reject …)"
+            )
+            return None
         answer = typer.prompt("approve, reject or wait?", default="approve")
         if answer not in ("approve", "reject"):
             return None
-        user = typer.prompt("your Slack user id", default=settings.approvers[0] if settings.approvers else "")
-        return answer, user
+        default_user = settings.approvers[0] if settings.approvers else ""
+        return answer, typer.prompt("your Slack user id", default=default_user)
 
     with console.status("replaying…") as status:
         result = replay_case(
@@ -84,7 +94,7 @@ def _replay(
             channel=channel,
             on_step=lambda incident, step: status.update(f"{incident.id}: {step}…"),
             on_ingest=lambda outcome: render.ingest_line(console, outcome),
-            ask_human=ask if interactive else None,
+            ask_human=ask if interactive or wait else None,
         )
     for decision in result.human_decisions:
         console.print(f"[bold]human[/]: {decision}")
@@ -122,10 +132,15 @@ def demo(
 
 
 @app.command()
-def replay(path: Path) -> None:
+def replay(
+    path: Path,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="leave approval requests open for `healer approve`")
+    ] = False,
+) -> None:
     """Replay one case file and print its timeline."""
     settings = _settings()
-    _replay(str(path), settings, _store(settings), interactive=False)
+    _replay(str(path), settings, _store(settings), interactive=False, wait=wait)
 
 
 @incidents_app.command("list")

@@ -1,0 +1,551 @@
+"""The guardrail policy (`healer.policy.decide`) under the default settings of the spec."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from healer.catalog import default_catalog
+from healer.domain import (
+    ActionId,
+    ActionProposal,
+    ActionSpec,
+    CostEstimate,
+    Decision,
+    PastAction,
+    Risk,
+    TargetFacts,
+    TargetKind,
+    plan_hash,
+)
+from healer.policy import PolicyInput, decide
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+MANAGED = {"healer:managed": "true"}
+STATEFUL = {"healer:managed": "true", "healer:stateful": "true"}
+
+INSTANCE = TargetFacts(kind=TargetKind.INSTANCE, tags=MANAGED, asg_name="web-asg")
+STATEFUL_INSTANCE = TargetFacts(kind=TargetKind.INSTANCE, tags=STATEFUL, asg_name="db-asg")
+ASG = TargetFacts(kind=TargetKind.ASG, tags=MANAGED, asg_min=2, asg_max=20, asg_desired=4)
+
+DEFAULT_PARAMS: dict[ActionId, dict[str, Any]] = {
+    ActionId.RESTART_SERVICE: {"service": "nginx"},
+    ActionId.CLEAR_DISK_SPACE: {},
+    ActionId.RESTART_INSTANCE: {},
+    ActionId.REPLACE_INSTANCE: {},
+    ActionId.ISOLATE_INSTANCE: {},
+    ActionId.SCALE_OUT: {"count": 1},
+    ActionId.RAISE_CAPACITY_LIMIT: {"max": 30, "desired": 6},
+    ActionId.RESIZE_INSTANCE: {"instance_type": "m5.xlarge"},
+    ActionId.ROLLBACK_DEPLOYMENT: {},
+}
+ASG_ACTIONS = {ActionId.SCALE_OUT, ActionId.RAISE_CAPACITY_LIMIT, ActionId.ROLLBACK_DEPLOYMENT}
+
+
+def spec(action: ActionId) -> ActionSpec:
+    return default_catalog()[action]
+
+
+def cost(usd: float | None) -> CostEstimate:
+    return CostEstimate(usd=usd, breakdown="test")
+
+
+def past(action: ActionId, target: str, minutes_ago: float) -> PastAction:
+    return PastAction(action=action, target=target, at=NOW - timedelta(minutes=minutes_ago))
+
+
+def plan(
+    action: ActionId = ActionId.RESTART_SERVICE,
+    params: dict[str, Any] | None = None,
+    target_id: str | None = None,
+    **changes: Any,
+) -> PolicyInput:
+    """A plan that auto-heals under the default policy unless `changes` say otherwise.
+
+    `target_id` names the proposal's target; `target=` (in `changes`) replaces its facts.
+    """
+    on_asg = action in ASG_ACTIONS
+    fields: dict[str, Any] = {
+        "recommendation": "act",
+        "proposal": ActionProposal(
+            action=action,
+            target=target_id or ("web-asg" if on_asg else "i-0a1b2c3d4e5f60001"),
+            params=DEFAULT_PARAMS[action] if params is None else params,
+        ),
+        "spec": spec(action),
+        "target": ASG if on_asg else INSTANCE,
+        "cost": cost(0.0),
+        "confidence": 0.9,
+        "now": NOW,
+    }
+    fields.update(changes)
+    return PolicyInput(**fields)
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+def test_a_low_risk_free_confident_plan_on_a_managed_target_auto_heals() -> None:
+    decision = decide(plan())
+
+    assert decision.decision == Decision.AUTO_HEAL
+    assert decision.risk == Risk.LOW
+    assert decision.plan_hash == plan_hash(
+        ActionProposal(
+            action=ActionId.RESTART_SERVICE, target="i-0a1b2c3d4e5f60001", params={"service": "nginx"}
+        )
+    )
+
+
+def test_the_plan_hash_binds_the_parameters_with_their_defaults_filled() -> None:
+    decision = decide(plan(ActionId.CLEAR_DISK_SPACE, params={}))
+
+    filled = ActionProposal(
+        action=ActionId.CLEAR_DISK_SPACE,
+        target="i-0a1b2c3d4e5f60001",
+        params={"paths": ["/var/log/app"], "older_than_days": 2},
+    )
+    assert decision.decision == Decision.AUTO_HEAL
+    assert decision.plan_hash == plan_hash(filled)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+REFUSALS: dict[str, tuple[PolicyInput, str]] = {
+    "not in the catalog": (plan(spec=None), "not in the catalog"),
+    "spec of another action": (plan(spec=spec(ActionId.SCALE_OUT)), "not in the catalog"),
+    "shell metacharacters in a parameter": (
+        plan(params={"service": "nginx; rm -rf /"}),
+        "invalid parameters",
+    ),
+    "missing required parameter": (plan(params={}), "is required"),
+    "unknown parameter": (plan(params={"service": "nginx", "force": True}), "unknown parameter"),
+    "integer out of range": (
+        plan(ActionId.SCALE_OUT, params={"count": 0}),
+        "below the minimum",
+    ),
+    "path outside the allow-list": (
+        plan(ActionId.CLEAR_DISK_SPACE, params={"paths": ["/etc"]}),
+        "does not match",
+    ),
+    "unmanaged target": (
+        plan(target=INSTANCE.model_copy(update={"tags": {}})),
+        "not tagged healer:managed=true",
+    ),
+    "managed tag not 'true'": (
+        plan(target=INSTANCE.model_copy(update={"tags": {"healer:managed": "yes"}})),
+        "not tagged healer:managed=true",
+    ),
+    "nonexistent target": (
+        plan(target=INSTANCE.model_copy(update={"exists": False})),
+        "does not exist",
+    ),
+    "instance action on an ASG": (plan(target=ASG), "needs a target of kind instance"),
+    "ASG action on an instance": (
+        plan(ActionId.SCALE_OUT, target=INSTANCE),
+        "needs a target of kind asg",
+    ),
+    "ASG-member action on a standalone instance": (
+        plan(
+            ActionId.REPLACE_INSTANCE,
+            target=INSTANCE.model_copy(update={"asg_name": None}),
+        ),
+        "needs a target of kind instance_in_asg",
+    ),
+    "scale_out beyond the ASG's max": (
+        plan(ActionId.SCALE_OUT, params={"count": 17}),
+        "exceed the ASG's max size 20",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS.values(), ids=REFUSALS.keys())
+def test_refused_plans_escalate_with_a_reason(case: tuple[PolicyInput, str]) -> None:
+    policy_input, why = case
+
+    decision = decide(policy_input)
+
+    assert decision.decision == Decision.ESCALATE
+    assert decision.plan_hash is None
+    assert why in " ".join(decision.reasons)
+
+
+def test_scale_out_exactly_to_the_asg_max_is_allowed() -> None:
+    decision = decide(plan(ActionId.SCALE_OUT, params={"count": 16}))
+
+    assert decision.decision != Decision.ESCALATE
+
+
+@pytest.mark.parametrize(
+    ("recommendation", "expected", "why"),
+    [
+        ("escalate", Decision.ESCALATE, "diagnosis recommends a human"),
+        ("no_action", Decision.NO_ACTION, "no fault"),
+        ("act", Decision.ESCALATE, "no catalog action was proposed"),
+    ],
+)
+def test_a_plan_without_a_proposal_never_acts(
+    recommendation: str, expected: Decision, why: str
+) -> None:
+    decision = decide(plan(recommendation=recommendation, proposal=None))
+
+    assert decision.decision == expected
+    assert decision.plan_hash is None
+    assert why in " ".join(decision.reasons)
+
+
+def test_a_proposal_is_ignored_when_the_diagnosis_recommends_escalation() -> None:
+    decision = decide(plan(recommendation="escalate"))
+
+    assert decision.decision == Decision.ESCALATE
+    assert decision.plan_hash is None
+
+
+# --------------------------------------------------------------------------- cost
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a decision table: a plan and the decision (and risk) it must get."""
+
+    policy_input: PolicyInput
+    decision: Decision
+    risk: Risk | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+COST_ROWS: dict[str, Row] = {
+    "free": Row(plan(cost=cost(0.0)), Decision.AUTO_HEAL),
+    "exactly $20": Row(plan(ActionId.SCALE_OUT, cost=cost(20.0)), Decision.AUTO_HEAL),
+    "one cent above $20": Row(
+        plan(ActionId.SCALE_OUT, cost=cost(20.01)), Decision.NEEDS_APPROVAL, reason="threshold"
+    ),
+    "$46.08 scale-out": Row(
+        plan(ActionId.SCALE_OUT, cost=cost(46.08)), Decision.NEEDS_APPROVAL, reason="$46.08"
+    ),
+    "no estimate": Row(plan(cost=None), Decision.NEEDS_APPROVAL, reason="cost is unknown"),
+    "unknown price": Row(plan(cost=cost(None)), Decision.NEEDS_APPROVAL, reason="cost is unknown"),
+    "NaN": Row(plan(cost=cost(math.nan)), Decision.NEEDS_APPROVAL, reason="invalid"),
+    "negative": Row(plan(cost=cost(-5.0)), Decision.NEEDS_APPROVAL, reason="invalid"),
+    "infinite": Row(plan(cost=cost(math.inf)), Decision.NEEDS_APPROVAL, reason="threshold"),
+}
+
+
+# --------------------------------------------------------------------------- risk
+
+
+def _raise_limit_with_base_risk(level: Risk, **params: int) -> PolicyInput:
+    """raise_capacity_limit with its base risk replaced, to see what context alone does."""
+    lowered = spec(ActionId.RAISE_CAPACITY_LIMIT).model_copy(update={"base_risk": level})
+    return plan(ActionId.RAISE_CAPACITY_LIMIT, params=params, spec=lowered)
+
+
+RISK_ROWS: dict[str, Row] = {
+    "resize_instance is high": Row(
+        plan(ActionId.RESIZE_INSTANCE), Decision.NEEDS_APPROVAL, Risk.HIGH, "risk is high"
+    ),
+    "rollback_deployment is high": Row(
+        plan(ActionId.ROLLBACK_DEPLOYMENT), Decision.NEEDS_APPROVAL, Risk.HIGH, "risk is high"
+    ),
+    "raise_capacity_limit is high": Row(
+        plan(ActionId.RAISE_CAPACITY_LIMIT), Decision.NEEDS_APPROVAL, Risk.HIGH, "risk is high"
+    ),
+    "restart_instance is medium and auto-heals": Row(
+        plan(ActionId.RESTART_INSTANCE), Decision.AUTO_HEAL, Risk.MEDIUM
+    ),
+    "scale step of 50 % stays low": Row(
+        plan(ActionId.SCALE_OUT, params={"count": 2}), Decision.AUTO_HEAL, Risk.LOW
+    ),
+    "scale step above 50 % is medium": Row(
+        plan(ActionId.SCALE_OUT, params={"count": 3}),
+        Decision.AUTO_HEAL,
+        Risk.MEDIUM,
+        "above 50 % of current capacity 4",
+    ),
+    "scaling an empty group is medium": Row(
+        plan(ActionId.SCALE_OUT, target=ASG.model_copy(update={"asg_desired": 0})),
+        Decision.AUTO_HEAL,
+        Risk.MEDIUM,
+    ),
+    "touching several instances is medium": Row(
+        plan(target=INSTANCE.model_copy(update={"instance_count": 2})),
+        Decision.AUTO_HEAL,
+        Risk.MEDIUM,
+        "touches 2 instances",
+    ),
+    "restarting a stateful instance is high": Row(
+        plan(ActionId.RESTART_INSTANCE, target=STATEFUL_INSTANCE),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+        "healer:stateful=true",
+    ),
+    "replacing a stateful instance is high": Row(
+        plan(ActionId.REPLACE_INSTANCE, target=STATEFUL_INSTANCE),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+        "healer:stateful=true",
+    ),
+    "resizing a stateful instance is high": Row(
+        plan(ActionId.RESIZE_INSTANCE, target=STATEFUL_INSTANCE), Decision.NEEDS_APPROVAL, Risk.HIGH
+    ),
+    "restarting a service on a stateful instance stays low": Row(
+        plan(ActionId.RESTART_SERVICE, target=STATEFUL_INSTANCE), Decision.AUTO_HEAL, Risk.LOW
+    ),
+    "raise_capacity_limit below the ASG's min is high": Row(
+        plan(ActionId.RAISE_CAPACITY_LIMIT, params={"max": 30, "desired": 1}),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+    ),
+    "desired below min is high even from a low base risk": Row(
+        _raise_limit_with_base_risk(Risk.LOW, max=30, desired=1),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+        "below the ASG's minimum",
+    ),
+    "desired at min keeps a low base risk": Row(
+        _raise_limit_with_base_risk(Risk.LOW, max=30, desired=2), Decision.AUTO_HEAL, Risk.LOW
+    ),
+    "suggested high raises a low action": Row(
+        plan(suggested_risk=Risk.HIGH),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+        "the diagnosis rated it so",
+    ),
+    "suggested medium raises a low action": Row(
+        plan(suggested_risk=Risk.MEDIUM), Decision.AUTO_HEAL, Risk.MEDIUM
+    ),
+    "suggested low never lowers resize_instance": Row(
+        plan(ActionId.RESIZE_INSTANCE, suggested_risk=Risk.LOW), Decision.NEEDS_APPROVAL, Risk.HIGH
+    ),
+    "suggested low never lowers a stateful restart": Row(
+        plan(ActionId.RESTART_INSTANCE, target=STATEFUL_INSTANCE, suggested_risk=Risk.LOW),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+    ),
+    "suggested low never lowers restart_instance": Row(
+        plan(ActionId.RESTART_INSTANCE, suggested_risk=Risk.LOW), Decision.AUTO_HEAL, Risk.MEDIUM
+    ),
+}
+
+
+# --------------------------------------------------------------------------- history and confidence
+
+WEB_1 = "i-0a1b2c3d4e5f60001"
+RESTART = ActionId.RESTART_SERVICE
+
+HISTORY_ROWS: dict[str, Row] = {
+    "same action, same target, 29 min ago": Row(
+        plan(history=(past(RESTART, WEB_1, 29),)), Decision.NEEDS_APPROVAL, reason="cooldown"
+    ),
+    "same action, same target, exactly 30 min ago": Row(
+        plan(history=(past(RESTART, WEB_1, 30),)), Decision.NEEDS_APPROVAL, reason="cooldown"
+    ),
+    "same action, same target, 31 min ago": Row(
+        plan(history=(past(RESTART, WEB_1, 31),)), Decision.AUTO_HEAL
+    ),
+    "same action, other target, 5 min ago": Row(
+        plan(history=(past(RESTART, "i-0other", 5),)), Decision.AUTO_HEAL
+    ),
+    "other action, same target, 5 min ago": Row(
+        plan(history=(past(ActionId.CLEAR_DISK_SPACE, WEB_1, 5),)), Decision.AUTO_HEAL
+    ),
+    "2 actions on the target this hour": Row(
+        plan(history=(past(RESTART, WEB_1, 59), past(RESTART, WEB_1, 45))), Decision.AUTO_HEAL
+    ),
+    "3 actions on the target this hour (this one is the 4th)": Row(
+        plan(
+            history=(
+                past(RESTART, WEB_1, 59),
+                past(RESTART, WEB_1, 45),
+                past(ActionId.CLEAR_DISK_SPACE, WEB_1, 10),
+            )
+        ),
+        Decision.NEEDS_APPROVAL,
+        reason="3 actions on i-0a1b2c3d4e5f60001 within the last hour",
+    ),
+    "3 actions, one of them older than an hour": Row(
+        plan(
+            history=(
+                past(RESTART, WEB_1, 61),
+                past(RESTART, WEB_1, 45),
+                past(ActionId.CLEAR_DISK_SPACE, WEB_1, 10),
+            )
+        ),
+        Decision.AUTO_HEAL,
+    ),
+    "3 actions on other targets": Row(
+        plan(history=tuple(past(RESTART, f"i-0other{n}", 40) for n in range(3))),
+        Decision.AUTO_HEAL,
+    ),
+}
+
+CONFIDENCE_ROWS: dict[str, Row] = {
+    "confidence 0.59": Row(plan(confidence=0.59), Decision.NEEDS_APPROVAL, reason="confidence"),
+    "confidence 0.6": Row(plan(confidence=0.6), Decision.AUTO_HEAL),
+    "confidence 0": Row(plan(confidence=0.0), Decision.NEEDS_APPROVAL, reason="confidence"),
+    "confidence NaN": Row(plan(confidence=math.nan), Decision.NEEDS_APPROVAL, reason="confidence"),
+}
+
+TABLE = {**COST_ROWS, **RISK_ROWS, **HISTORY_ROWS, **CONFIDENCE_ROWS}
+
+
+@pytest.mark.parametrize("row", TABLE.values(), ids=TABLE.keys())
+def test_decision_table(row: Row) -> None:
+    decision = decide(row.policy_input)
+
+    assert decision.decision == row.decision, decision.reasons
+    if row.risk is not None:
+        assert decision.risk == row.risk, decision.reasons
+    if row.reason is not None:
+        assert row.reason in " ".join(decision.reasons)
+    assert decision.plan_hash is not None  # acted-on plans are always bound to a hash
+
+
+def test_approval_reasons_accumulate() -> None:
+    decision = decide(
+        plan(
+            ActionId.RESIZE_INSTANCE,
+            cost=cost(70.08),
+            confidence=0.3,
+            history=(past(ActionId.RESIZE_INSTANCE, WEB_1, 5),),
+        )
+    )
+
+    reasons = " ".join(decision.reasons)
+    assert decision.decision == Decision.NEEDS_APPROVAL
+    for why in ("threshold", "risk is high", "cooldown", "confidence"):
+        assert why in reasons
+
+
+# --------------------------------------------------------------------------- property
+
+PARAM_VALUES = st.one_of(
+    st.integers(min_value=-5, max_value=1100),
+    st.sampled_from(["nginx", "app@web", "a;b", "", "/var/log/app", "m5.large", "3", "x" * 200]),
+    st.lists(st.sampled_from(["/var/log/app", "/tmp", "/etc", "../x", 7]), max_size=2),
+    st.booleans(),
+    st.none(),
+)
+RANDOM_PARAMS = st.dictionaries(
+    st.sampled_from(
+        ["service", "paths", "older_than_days", "count", "max", "desired", "instance_type",
+         "launch_template_version", "bogus"]
+    ),
+    PARAM_VALUES,
+    max_size=3,
+)
+VALID_PARAMS: dict[ActionId, st.SearchStrategy[dict[str, Any]]] = {
+    ActionId.RESTART_SERVICE: st.fixed_dictionaries({"service": st.sampled_from(["nginx", "a@b"])}),
+    ActionId.CLEAR_DISK_SPACE: st.fixed_dictionaries(
+        {},
+        optional={
+            "paths": st.sampled_from([["/var/log/app"], ["/tmp", "/var/cache/x"]]),
+            "older_than_days": st.integers(0, 90),
+        },
+    ),
+    ActionId.RESTART_INSTANCE: st.just({}),
+    ActionId.REPLACE_INSTANCE: st.just({}),
+    ActionId.ISOLATE_INSTANCE: st.just({}),
+    ActionId.SCALE_OUT: st.fixed_dictionaries({"count": st.integers(1, 100)}),
+    ActionId.RAISE_CAPACITY_LIMIT: st.fixed_dictionaries(
+        {"max": st.integers(1, 1000), "desired": st.integers(0, 1000)}
+    ),
+    ActionId.RESIZE_INSTANCE: st.fixed_dictionaries(
+        {"instance_type": st.sampled_from(["m5.large", "t3.micro"])}
+    ),
+    ActionId.ROLLBACK_DEPLOYMENT: st.fixed_dictionaries(
+        {}, optional={"launch_template_version": st.sampled_from(["6", "12"])}
+    ),
+}
+SMALL = st.one_of(st.none(), st.integers(0, 40))
+TARGETS = st.builds(
+    TargetFacts,
+    exists=st.sampled_from([True, True, True, False]),
+    kind=st.sampled_from([None, *TargetKind]),
+    tags=st.sampled_from(
+        [{}, MANAGED, MANAGED, STATEFUL, {"healer:managed": "false"}, {"healer:stateful": "true"}]
+    ),
+    asg_name=st.sampled_from([None, "web-asg"]),
+    asg_min=SMALL,
+    asg_max=SMALL,
+    asg_desired=SMALL,
+    instance_count=st.integers(0, 4),
+)
+COSTS = st.one_of(
+    st.none(),
+    st.builds(
+        CostEstimate,
+        usd=st.one_of(
+            st.none(),
+            st.sampled_from([0.0, -0.0, 19.99, 20.0, 20.000001, 1e12, -1.0]),
+            st.floats(allow_nan=True, allow_infinity=True),
+        ),
+        breakdown=st.just("generated"),
+    ),
+)
+HISTORY = st.lists(
+    st.builds(
+        PastAction,
+        action=st.sampled_from(ActionId),
+        target=st.sampled_from(["i-0a1b2c3d4e5f60001", "web-asg", "i-0other"]),
+        at=st.integers(0, 120).map(lambda minutes: NOW - timedelta(minutes=minutes)),
+    ),
+    max_size=5,
+).map(tuple)
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> PolicyInput:
+    action = draw(st.sampled_from(ActionId))
+    params = draw(st.one_of(VALID_PARAMS[action], RANDOM_PARAMS))
+    return PolicyInput(
+        recommendation=draw(st.sampled_from(["act", "act", "act", "escalate", "no_action"])),
+        proposal=ActionProposal(
+            action=action,
+            target=draw(st.sampled_from(["i-0a1b2c3d4e5f60001", "web-asg", "i-0other"])),
+            params=params,
+        ),
+        spec=draw(st.sampled_from([spec(action), spec(action), None, *default_catalog()])),
+        target=draw(TARGETS),
+        cost=draw(COSTS),
+        confidence=draw(st.one_of(st.floats(0, 1), st.just(math.nan))),
+        suggested_risk=draw(st.sampled_from([None, *Risk])),
+        history=draw(HISTORY),
+        now=NOW,
+    )
+
+
+@settings(
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
+@given(plans())
+def test_no_costly_unknown_high_risk_or_unmanaged_plan_ever_auto_heals(
+    policy_input: PolicyInput,
+) -> None:
+    decision = decide(policy_input)
+
+    if decision.decision != Decision.AUTO_HEAL:
+        return
+    usd = policy_input.cost.usd if policy_input.cost is not None else None
+    assert usd is not None, "an unknown cost auto-healed"
+    assert 0 <= usd <= 20, f"cost {usd} auto-healed"
+    assert decision.risk != Risk.HIGH
+    assert policy_input.target.exists and policy_input.target.managed
+    assert policy_input.recommendation == "act"
+    assert policy_input.confidence >= 0.6
+    assert policy_input.proposal is not None and policy_input.spec is not None
+    exact = policy_input.proposal.model_copy(
+        update={"params": policy_input.spec.validate_params(policy_input.proposal.params)}
+    )
+    assert decision.plan_hash == plan_hash(exact)
