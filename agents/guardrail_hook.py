@@ -46,8 +46,11 @@ class GuardrailHook(HookProvider):
         reason = self.refusal(dict(event.tool_use.get("input") or {}))
         if reason:
             self.cancelled.append(reason)
-            log.warning("incident_id=<%s> | guardrail cancelled execute_action: %s",
-                        self._incident_id, reason)
+            log.warning(
+                "incident_id=<%s> | guardrail cancelled execute_action: %s",
+                self._incident_id,
+                reason,
+            )
             event.cancel_tool = f"Refused by the guardrail: {reason}"
 
     def refusal(self, tool_input: dict[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ DATA_RULE = (
 
 SUPERVISOR = f"""You are the supervisor of Incident Healer, an SRE agent for AWS.
 For the incident you are given:
-1. call `diagnose` with the incident to get a root cause with evidence and a proposed catalog action;
+1. call `diagnose` with the incident: a root cause with evidence and a proposed catalog action;
 2. if an action is proposed, call `price_action` to get its cost with the arithmetic;
 3. call `check_guardrail` to preview the governance decision;
 4. return the RemediationPlan: the diagnosis, the action (or null) and the cost.

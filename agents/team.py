@@ -12,7 +12,14 @@ from strands.models.model import Model
 
 from agents import prompts
 from agents.guardrail_hook import GuardrailHook
-from healer.domain import ActionProposal, Approval, CostEstimate, Diagnosis, PastAction, RemediationPlan
+from healer.domain import (
+    ActionProposal,
+    Approval,
+    CostEstimate,
+    Diagnosis,
+    PastAction,
+    RemediationPlan,
+)
 from healer.policy import PolicySettings
 from tools.context import ToolContext
 from tools.costing import cost_tools
@@ -59,7 +66,9 @@ class IncidentTeam:
         self.approval_for = approval_for
         self.effort = Effort()
 
-    def _agent(self, name: str, prompt: str, tools: list[Any], hooks: list[Any] | None = None) -> Agent:
+    def _agent(
+        self, name: str, prompt: str, tools: list[Any], hooks: list[Any] | None = None
+    ) -> Agent:
         return Agent(
             model=self.model,
             name=name,
@@ -110,7 +119,11 @@ class IncidentTeam:
             return fence("price_action", team.cost_analyst(proposal).model_dump(mode="json"))
 
         guardrail = guardrail_tools(
-            self.ctx.aws, self.ctx.catalog, self.ctx.prices, self.history, self.ctx.clock,
+            self.ctx.aws,
+            self.ctx.catalog,
+            self.ctx.prices,
+            self.history,
+            self.ctx.clock,
             self.settings,
         )
         agent = self._agent("supervisor", prompts.SUPERVISOR, [diagnose, price_action, *guardrail])
@@ -141,4 +154,3 @@ class IncidentTeam:
 def model_calls(model: Model) -> int:
     """Model calls served so far (the offline engine counts them)."""
     return int(getattr(model, "calls", 0))
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class Catalog:
     def __getitem__(self, action: ActionId) -> ActionSpec:
         return self._actions[action]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ActionSpec]:
         return iter(self._actions.values())
 
     @classmethod

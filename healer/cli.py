@@ -13,7 +13,7 @@ from rich.console import Console
 from healer import render
 from healer.cases import find_case, load_case
 from healer.config import HealerSettings, load_settings
-from healer.domain import Incident, Step
+from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan, Step
 from healer.errors import ActionRejected, CaseError, ConfigError
 from healer.replay import replay_case, sandbox_for
 from healer.store import SqliteStore
@@ -52,7 +52,13 @@ def _fail(message: str) -> typer.Exit:
 class _PrintingChannel(RecordingChannel):
     """Shows each approval request as it would appear in Slack."""
 
-    def request(self, incident, plan, decision, approval):  # type: ignore[no-untyped-def]
+    def request(
+        self,
+        incident: Incident,
+        plan: RemediationPlan,
+        decision: GovernanceDecision,
+        approval: Approval,
+    ) -> None:
         super().request(incident, plan, decision, approval)
         render.approval_request(console, incident, plan, decision, approval)
 

@@ -22,9 +22,7 @@ PROJECT_DIR = RUNBOOKS_DIR.parent
 class HealerSettings(BaseSettings):
     """Every setting of the healer; see the README's Configuration table."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="HEALER_", toml_file="healer.toml", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="HEALER_", toml_file="healer.toml", extra="ignore")
 
     model: str = Field("offline", description="offline | bedrock[:MODEL_ID]")
     region: str = Field("us-east-1", description="AWS region of the resources")

@@ -380,7 +380,7 @@ def plan_hash(action: ActionProposal, document_version: str = "1") -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- approvals, incidents, audit
+# ------------------------------------------------------------- approvals, incidents, audit
 
 
 class Approval(BaseModel):

@@ -35,7 +35,11 @@ from healer.domain import (
     plan_hash,
 )
 
-STATEFUL_SENSITIVE = {ActionId.RESTART_INSTANCE, ActionId.REPLACE_INSTANCE, ActionId.RESIZE_INSTANCE}
+STATEFUL_SENSITIVE = {
+    ActionId.RESTART_INSTANCE,
+    ActionId.REPLACE_INSTANCE,
+    ActionId.RESIZE_INSTANCE,
+}
 
 
 class PolicySettings(BaseModel):
@@ -120,11 +124,18 @@ def _refusal(plan: PolicyInput) -> str | None:
         return f"{plan.spec.id} needs a target of kind {plan.spec.target}, got {target.kind}"
     if not target.managed:
         return f"target {plan.proposal.target} is not tagged healer:managed=true"
-    count = plan.proposal.params.get("count")
-    if plan.spec.id == ActionId.SCALE_OUT and isinstance(count, int) and target.asg_max is not None:
-        if (target.asg_desired or 0) + count > target.asg_max:
-            return f"scale_out by {count} would exceed the ASG's max size {target.asg_max}"
+    if _exceeds_max(plan):
+        count = plan.proposal.params["count"]
+        return f"scale_out by {count} would exceed the ASG's max size {target.asg_max}"
     return None
+
+
+def _exceeds_max(plan: PolicyInput) -> bool:
+    assert plan.spec is not None and plan.proposal is not None
+    count, maximum = plan.proposal.params.get("count"), plan.target.asg_max
+    if plan.spec.id != ActionId.SCALE_OUT or not isinstance(count, int) or maximum is None:
+        return False
+    return (plan.target.asg_desired or 0) + count > maximum
 
 
 def _target_kind_fits(required: TargetKind, target: TargetFacts) -> bool:
@@ -216,7 +227,7 @@ def _approval_reasons(plan: PolicyInput, risk: Risk, settings: PolicySettings) -
         reasons.append(f"same action on the same resource within the {settings.cooldown} cooldown")
     if len(same) >= settings.max_actions_per_hour:
         reasons.append(f"{len(same)} actions on {plan.proposal.target} within the last hour")
-    if plan.confidence < settings.min_confidence:
+    if not plan.confidence >= settings.min_confidence:  # NaN is no confidence
         reasons.append(
             f"confidence {plan.confidence:.2f} is below the minimum {settings.min_confidence:.2f}"
         )

@@ -29,9 +29,7 @@ def case_header(console: Console, case: Case) -> None:
 def ingest_line(console: Console, outcome: IngestResult) -> None:
     style = {"opened": "bold", "correlated": "bold"}.get(outcome.status, "dim")
     alarm = outcome.alarm or "-"
-    console.print(
-        f"[{style}]event[/] {escape(alarm)}: {outcome.status} — {escape(outcome.reason)}"
-    )
+    console.print(f"[{style}]event[/] {escape(alarm)}: {outcome.status} — {escape(outcome.reason)}")
 
 
 def approval_request(
@@ -73,8 +71,10 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
         lines.append(f"[bold]guardrail[/] {g.decision.value}, risk {g.risk.value}")
         lines += [f"  · {escape(reason)}" for reason in g.reasons]
     if incident.execution:
-        lines.append(f"[bold]execution[/] {incident.execution.get('status')}: "
-                     f"{escape(str(incident.execution.get('result', {}).get('detail', '')))}")
+        lines.append(
+            f"[bold]execution[/] {incident.execution.get('status')}: "
+            f"{escape(str(incident.execution.get('result', {}).get('detail', '')))}"
+        )
     outcome = incident.outcome.value if incident.outcome else f"waiting ({incident.step.value})"
     style = OUTCOME_STYLE.get(outcome, "bold")
     lines.append(f"[bold]outcome[/] [{style}]{outcome}[/]")

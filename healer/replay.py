@@ -68,7 +68,7 @@ def sandbox_services(
         retriever=retriever,
         runbooks=runbooks,
         prices=TablePriceSource(sandbox.prices),
-        automation=sandbox.automation,  # type: ignore[arg-type]
+        automation=sandbox.automation,
         model_factory=lambda: build_model(settings.model, region=sandbox.region),
         policy=settings.policy(),
         approvers=list(settings.approvers),
@@ -93,13 +93,16 @@ def sandbox_for(
 ) -> Iterator[tuple[Sandbox, Services]]:
     """A running sandbox seeded from the case, and services bound to it."""
     with Sandbox(case) as sandbox:
-        yield sandbox, sandbox_services(
+        yield (
             sandbox,
-            store,
-            settings,
-            channel=channel or RecordingChannel(),
-            clock=ReplayClock(),
-            runtime={"sandbox_case": str(case_path.resolve())},
+            sandbox_services(
+                sandbox,
+                store,
+                settings,
+                channel=channel or RecordingChannel(),
+                clock=ReplayClock(),
+                runtime={"sandbox_case": str(case_path.resolve())},
+            ),
         )
 
 

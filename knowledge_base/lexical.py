@@ -18,9 +18,7 @@ def tokenize(text: str) -> list[str]:
 
 def chunk(runbook: Runbook) -> list[tuple[str, str]]:
     """(section, text) chunks; the first chunk carries the title and the symptoms."""
-    symptoms = " ".join(
-        runbook.symptoms.metrics + runbook.symptoms.logs + runbook.symptoms.changes
-    )
+    symptoms = " ".join(runbook.symptoms.metrics + runbook.symptoms.logs + runbook.symptoms.changes)
     head = f"{runbook.title}\n{runbook.category.value}\nsymptoms: {symptoms}"
     sections = runbook.sections()
     chunks = [("Symptoms", head + "\n" + sections.pop("Summary", ""))]

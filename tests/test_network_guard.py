@@ -8,8 +8,9 @@ import pytest
 
 
 def test_a_connection_beyond_loopback_fails() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(
-        ConnectionRefusedError, match="loopback"
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(ConnectionRefusedError, match="loopback"),
     ):
         sock.connect(("192.0.2.10", 443))
 

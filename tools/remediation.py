@@ -29,7 +29,11 @@ from tools.aws import AwsClients
 from tools.fleet import describe_asg
 
 TERMINAL_COMMAND_STATES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
-SSM_PARAMETER_NAMES = {"service": "ServiceName", "paths": "Paths", "older_than_days": "OlderThanDays"}
+SSM_PARAMETER_NAMES = {
+    "service": "ServiceName",
+    "paths": "Paths",
+    "older_than_days": "OlderThanDays",
+}
 
 
 class AutomationRunner(Protocol):
@@ -117,7 +121,9 @@ class Executor:
         approval = self._store.for_incident(incident_id)
         if record is None:
             check_approval(approval, digest, self._clock())
-            record = self._store.begin(incident_id, digest, exact.action.value, exact.target, params)
+            record = self._store.begin(
+                incident_id, digest, exact.action.value, exact.target, params
+            )
         elif record.status != "started":
             return ExecutionResult(
                 action=exact.action,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 from strands.models.model import Model
@@ -37,12 +37,12 @@ class OfflineEngine(Model):
     def get_config(self) -> dict[str, Any]:
         return self.config
 
-    def structured_output(  # type: ignore[override]
+    def structured_output(
         self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kw: Any
     ) -> AsyncGenerator[dict[str, T | Any], None]:
         raise NotImplementedError("use structured_output_model= on the agent call")
 
-    async def stream(  # type: ignore[override]
+    async def stream(
         self,
         messages: Messages,
         tool_specs: list[ToolSpec] | None = None,
@@ -53,7 +53,7 @@ class OfflineEngine(Model):
     ) -> AsyncIterable[StreamEvent]:
         self.calls += 1
         names = [spec["name"] for spec in tool_specs or []]
-        step = next_step(list(messages), names)
+        step = next_step(cast(list[dict[str, Any]], messages), names)
         for event in _events(step, self.calls):
             yield event
 

@@ -177,9 +177,7 @@ def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Mat
     change_hits = [
         change
         for change in evidence.changes
-        if any(
-            word.lower() in json.dumps(change).lower() for word in symptoms.get("changes", [])
-        )
+        if any(word.lower() in json.dumps(change).lower() for word in symptoms.get("changes", []))
     ]
     score += 1.0 * min(2, len(change_hits))
     score += 1.0 if rank == 0 else 0.0
@@ -240,7 +238,9 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 def _evidence_lines(evidence: Evidence, match: Match) -> list[str]:
-    lines = [f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms]
+    lines = [
+        f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms
+    ]
     lines += [f"log: {line}" for line in _unique(line for _, line in match.log_hits)[:4]]
     lines += [
         f"metric {s['namespace']} {s['metric']}: baseline {s['baseline']}, last {s['last']}, "
@@ -267,7 +267,8 @@ def _choose_action(
         if option.get("action") is None:
             decision = option.get("decision") or "escalate"
             recommendation = "no_action" if decision == "no_action" else "escalate"
-            return None, recommendation, " ".join(notes + [f"Runbook says: {option.get('when')}."])
+            notes.append(f"Runbook says: {option.get('when')}.")
+            return None, recommendation, " ".join(notes)
         filled, why = _fill(evidence, runbook, option)
         if filled is not None:
             return filled, "act", " ".join(notes)
@@ -317,7 +318,9 @@ def _target(evidence: Evidence, kind: TargetKind) -> str | None:
     if kind == TargetKind.INSTANCE_IN_ASG:
         return next((i for i in instances if evidence.instances.get(i, {}).get("asg")), None)
     groups = [r for r in evidence.alarm_resources() if r in evidence.groups]
-    groups += [evidence.instances[i]["asg"] for i in instances if evidence.instances.get(i, {}).get("asg")]
+    groups += [
+        evidence.instances[i]["asg"] for i in instances if evidence.instances.get(i, {}).get("asg")
+    ]
     return groups[0] if groups else None
 
 
@@ -366,7 +369,7 @@ def _next_size(instance_type: str | None) -> str | None:
 def _resources(evidence: Evidence, proposal: dict[str, Any] | None) -> list[str]:
     found = [proposal["target"]] if proposal else []
     for resource in evidence.alarm_resources():
-        if resource.startswith("i-") or resource in evidence.groups:
-            if resource not in found:
-                found.append(resource)
+        known = resource.startswith("i-") or resource in evidence.groups
+        if known and resource not in found:
+            found.append(resource)
     return found

@@ -23,16 +23,20 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
         return Call("diagnose", {"incident": reasoning.incident_brief(task)})
     diagnosis = diagnosis_call.data
     if not isinstance(diagnosis, dict):
-        return Call("RemediationPlan", {"diagnosis": reasoning.unknown_diagnosis(
-            "the diagnostician returned no diagnosis"), "action": None, "cost": None})
+        return Call(
+            "RemediationPlan",
+            {
+                "diagnosis": reasoning.unknown_diagnosis("the diagnostician returned no diagnosis"),
+                "action": None,
+                "cost": None,
+            },
+        )
     action = diagnosis.get("proposed_action") if diagnosis.get("recommendation") == "act" else None
     if action and _last(calls, "price_action") is None:
         return Call("price_action", action)
     cost = _last(calls, "price_action")
     if action and _last(calls, "check_guardrail") is None:
-        return Call(
-            "check_guardrail", {**action, "confidence": diagnosis.get("confidence", 0.0)}
-        )
+        return Call("check_guardrail", {**action, "confidence": diagnosis.get("confidence", 0.0)})
     return Call(
         "RemediationPlan",
         {
@@ -50,25 +54,30 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
         return Call("get_alarm_details", {"alarm_names": alarms})
     evidence = reasoning.Evidence.from_calls(task, calls)
     for resource in evidence.resources_to_describe():
-        if not any(c.name == "describe_resource" and c.input.get("resource_id") == resource
-                   for c in calls):
+        if not any(
+            c.name == "describe_resource" and c.input.get("resource_id") == resource for c in calls
+        ):
             return Call("describe_resource", {"resource_id": resource})
     for resource in evidence.resources_to_measure():
-        if not any(c.name == "get_resource_metrics" and c.input.get("resource_id") == resource
-                   for c in calls):
+        if not any(
+            c.name == "get_resource_metrics" and c.input.get("resource_id") == resource
+            for c in calls
+        ):
             return Call("get_resource_metrics", {"resource_id": resource, "minutes": 60})
     log_searches = [c for c in calls if c.name == "search_logs"]
     if not log_searches:
-        return Call("search_logs", {"terms": LOG_TERMS, "resource_ids": evidence.log_scope(),
-                                    "minutes": 60})
+        return Call(
+            "search_logs", {"terms": LOG_TERMS, "resource_ids": evidence.log_scope(), "minutes": 60}
+        )
     if _last(calls, "get_recent_changes") is None:
         return Call("get_recent_changes", {"hours": 48})
     if _last(calls, "search_runbooks") is None:
         return Call("search_runbooks", {"query": evidence.symptom_query(), "k": 5})
     patterns = evidence.runbook_log_patterns()
     if len(log_searches) == 1 and patterns:
-        return Call("search_logs", {"terms": patterns, "resource_ids": evidence.log_scope(),
-                                    "minutes": 120})
+        return Call(
+            "search_logs", {"terms": patterns, "resource_ids": evidence.log_scope(), "minutes": 120}
+        )
     return Call("Diagnosis", reasoning.diagnose(evidence))
 
 
@@ -76,20 +85,34 @@ def cost_analyst(task: dict[str, Any], calls: list[ToolCall]) -> Call:
     """estimate_cost → CostEstimate."""
     estimate = _last(calls, "estimate_cost")
     if estimate is None:
-        return Call("estimate_cost", {"action": task.get("action"), "target": task.get("target"),
-                                      "params": task.get("params", {})})
+        return Call(
+            "estimate_cost",
+            {
+                "action": task.get("action"),
+                "target": task.get("target"),
+                "params": task.get("params", {}),
+            },
+        )
     data = estimate.data
     if isinstance(data, dict):
         return Call("CostEstimate", data)
-    return Call("CostEstimate", {"usd": None, "breakdown": f"pricing failed: {estimate.text[:200]}"})
+    return Call(
+        "CostEstimate", {"usd": None, "breakdown": f"pricing failed: {estimate.text[:200]}"}
+    )
 
 
 def remediator(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
     """execute_action (once) → get_alarm_state → report."""
     execution = _last(calls, "execute_action")
     if execution is None:
-        return Call("execute_action", {"action": task.get("action"), "target": task.get("target"),
-                                       "params": task.get("params", {})})
+        return Call(
+            "execute_action",
+            {
+                "action": task.get("action"),
+                "target": task.get("target"),
+                "params": task.get("params", {}),
+            },
+        )
     if execution.status != "success":
         return Say(f"The action was refused or failed; nothing else was tried: {execution.text}")
     if _last(calls, "get_alarm_state") is None and task.get("alarms"):

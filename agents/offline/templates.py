@@ -13,7 +13,17 @@ _VARIABLE = [
     (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b", re.IGNORECASE), "<hex>"),
     (re.compile(r"\b\d+(?:\.\d+)?(?:ms|s|%|MB|GB|KB)?\b"), "<num>"),
 ]
-SIGNAL_WORDS = ("error", "fatal", "critical", "exception", "fail", "panic", "warn", "denied", "refused")
+SIGNAL_WORDS = (
+    "error",
+    "fatal",
+    "critical",
+    "exception",
+    "fail",
+    "panic",
+    "warn",
+    "denied",
+    "refused",
+)
 
 
 def template(message: str) -> str:

@@ -12,7 +12,9 @@ def _waiting(services: Services, incident_id: str) -> Incident:
     if incident is None:
         raise ActionRejected(f"no incident {incident_id}")
     if incident.step != Step.AWAIT_APPROVAL or incident.approval_id is None:
-        raise ActionRejected(f"incident {incident_id} is not waiting for approval ({incident.step})")
+        raise ActionRejected(
+            f"incident {incident_id} is not waiting for approval ({incident.step})"
+        )
     return incident
 
 
@@ -27,8 +29,10 @@ def expire_if_due(services: Services, incident: Incident) -> bool:
         approval.id, ApprovalStatus.PENDING, ApprovalStatus.EXPIRED, None, now
     )
     services.store.append(
-        incident.id, "expired", "system:approvals", {"approval_id": approval.id,
-                                                      "expired_at": approval.expires_at.isoformat()}
+        incident.id,
+        "expired",
+        "system:approvals",
+        {"approval_id": approval.id, "expired_at": approval.expires_at.isoformat()},
     )
     incident.outcome = Outcome.EXPIRED
     incident.step = Step.CLOSE
@@ -47,11 +51,16 @@ def approve(services: Services, incident_id: str, user: str) -> Incident:
         raise ActionRejected(f"{user} requested this action and may not approve it")
     assert incident.approval_id is not None
     approval = services.store.transition(
-        incident.approval_id, ApprovalStatus.PENDING, ApprovalStatus.APPROVED, user,
+        incident.approval_id,
+        ApprovalStatus.PENDING,
+        ApprovalStatus.APPROVED,
+        user,
         services.clock(),
     )
     services.store.append(
-        incident.id, "approved", f"human:{user}",
+        incident.id,
+        "approved",
+        f"human:{user}",
         {"approval_id": approval.id, "plan_hash": approval.plan_hash},
     )
     incident.step = Step.REMEDIATE
@@ -66,7 +75,10 @@ def reject(services: Services, incident_id: str, user: str) -> Incident:
         raise ActionRejected(f"{user} is not an allowed approver")
     assert incident.approval_id is not None
     services.store.transition(
-        incident.approval_id, ApprovalStatus.PENDING, ApprovalStatus.REJECTED, user,
+        incident.approval_id,
+        ApprovalStatus.PENDING,
+        ApprovalStatus.REJECTED,
+        user,
         services.clock(),
     )
     services.store.append(

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from datetime import timedelta
+from typing import Literal
 
 from agents.team import IncidentTeam
 from healer.domain import (
@@ -17,6 +18,7 @@ from healer.domain import (
     Decision,
     Incident,
     Outcome,
+    PastAction,
     RemediationPlan,
     Step,
 )
@@ -57,7 +59,7 @@ def team_for(services: Services, incident: Incident) -> IncidentTeam:
     )
 
 
-def _history(services: Services, incident: Incident) -> list:  # type: ignore[type-arg]
+def _history(services: Services, incident: Incident) -> list[PastAction]:
     since = services.clock() - timedelta(hours=1)
     return [a for r in incident.resources for a in services.store.past_actions(r, since)]
 
@@ -104,7 +106,7 @@ def govern(services: Services, incident: Incident) -> Incident:
         services.catalog,
         services.prices,
         proposal,
-        recommendation=diagnosis.recommendation if proposal else _no_act(diagnosis.recommendation),
+        recommendation="act" if proposal else _no_act(diagnosis.recommendation),
         confidence=diagnosis.confidence,
         history=_history(services, incident),
         now=now,
@@ -169,7 +171,7 @@ def govern(services: Services, incident: Incident) -> Incident:
     return incident
 
 
-def _no_act(recommendation: str) -> str:  # type: ignore[return]
+def _no_act(recommendation: str) -> Literal["escalate", "no_action"]:
     return "no_action" if recommendation == "no_action" else "escalate"
 
 

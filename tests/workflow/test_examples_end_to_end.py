@@ -67,8 +67,8 @@ def test_traffic_surge_shows_its_arithmetic_and_asks_the_case_approver(
     assert incident.plan.cost.breakdown == "10 × m5.xlarge × $0.192/h × 24 h = $46.08"
     assert [r.status for r in result.ingests] == ["opened", "correlated"]
     kinds = [e.kind for e in store.events(incident.id)]
-    assert kinds.index("approval_requested") < kinds.index("approved") < kinds.index(
-        "action_started"
+    assert (
+        kinds.index("approval_requested") < kinds.index("approved") < kinds.index("action_started")
     )
     approved = next(e for e in store.events(incident.id) if e.kind == "approved")
     assert approved.actor == "human:U024BE7LH"

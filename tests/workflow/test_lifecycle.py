@@ -98,8 +98,10 @@ def test_an_approver_outside_the_list_cannot_approve(
     tmp_path: Path, store: SqliteStore, settings: HealerSettings
 ) -> None:
     path = variant(
-        tmp_path, "dev-traffic-surge-api", "surge-stranger", human={"decision": "approve",
-                                                                    "user": "U0STRANGER"}
+        tmp_path,
+        "dev-traffic-surge-api",
+        "surge-stranger",
+        human={"decision": "approve", "user": "U0STRANGER"},
     )
     result = _replay(path, store, settings)
     assert "not an allowed approver" in result.human_decisions[0]
