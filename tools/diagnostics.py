@@ -11,6 +11,7 @@ from tools.cloudwatch import describe_alarms, resource_metrics
 from tools.context import ToolContext
 from tools.fence import fence
 from tools.fleet import describe_asg, describe_instance
+from tools.logs import insights_query
 from tools.logs import search_logs as search_log_events
 
 
@@ -86,6 +87,21 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
         return fence("search_logs", events)
 
     @tool
+    def query_logs_insights(query: str, minutes: int = 60) -> str:
+        """Use for aggregate questions over logs (counts by message, top error kinds): runs a
+        CloudWatch Logs Insights query over the application log groups.
+
+        Args:
+            query: Logs Insights query, e.g. "fields @timestamp, @message | filter @message
+                like /ERROR/ | sort @timestamp desc | limit 20".
+            minutes: how far back to look, 5..1440.
+        """
+        minutes = max(5, min(minutes, 1440))
+        return fence(
+            "query_logs_insights", insights_query(ctx.aws.logs, query, ctx.clock(), minutes)
+        )
+
+    @tool
     def get_recent_changes(hours: int = 48) -> str:
         """Use to find deploys and configuration changes that may explain the incident.
 
@@ -133,6 +149,7 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
         describe_resource,
         get_resource_metrics,
         search_logs,
+        query_logs_insights,
         get_recent_changes,
         search_runbooks,
     ]

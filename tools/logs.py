@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,3 +72,41 @@ def _filter(logs: Any, group: str, pattern: str, start: int, end: int) -> list[d
         return [event for page in pages for event in page["events"]]
     except (ClientError, BotoCoreError) as exc:
         raise ToolUnavailable(f"filter_log_events on {group} failed: {exc}") from exc
+
+
+def insights_query(
+    logs: Any,
+    query: str,
+    now: datetime,
+    minutes: int = 60,
+    groups: list[str] | None = None,
+    timeout_seconds: float = 20.0,
+    limit: int = MAX_EVENTS,
+) -> list[dict[str, str]]:
+    """Run a CloudWatch Logs Insights query and return its rows (field → value), bounded."""
+    start = int((now - timedelta(minutes=minutes)).timestamp())
+    try:
+        query_id = logs.start_query(
+            logGroupNames=groups if groups is not None else log_groups(logs),
+            startTime=start,
+            endTime=int(now.timestamp()) + 60,
+            queryString=query,
+            limit=limit,
+        )["queryId"]
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            result = logs.get_query_results(queryId=query_id)
+            if result["status"] in ("Complete", "Failed", "Cancelled", "Timeout"):
+                break
+            if time.monotonic() > deadline:
+                logs.stop_query(queryId=query_id)
+                raise ToolUnavailable(f"Logs Insights query did not finish in {timeout_seconds} s")
+            time.sleep(0.5)
+    except (ClientError, BotoCoreError) as exc:
+        raise ToolUnavailable(f"Logs Insights query failed: {exc}") from exc
+    if result["status"] != "Complete":
+        raise ToolUnavailable(f"Logs Insights query ended {result['status']}")
+    return [
+        {f["field"]: clip(f["value"]) for f in row if f["field"] != "@ptr"}
+        for row in result["results"][:limit]
+    ]
