@@ -58,8 +58,11 @@ class GuardrailHook(HookProvider):
         spec = self._catalog.get(str(tool_input.get("action")))
         if spec is None:
             return f"{tool_input.get('action')!r} is not a catalog action"
+        raw_params = tool_input.get("params") or {}
+        if not isinstance(raw_params, dict):
+            return "invalid parameters: params must be an object"
         try:
-            params = spec.validate_params(tool_input.get("params") or {})
+            params = spec.validate_params(raw_params)
             proposal = ActionProposal(
                 action=spec.id, target=str(tool_input.get("target")), params=params
             )

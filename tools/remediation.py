@@ -25,8 +25,8 @@ from healer.domain import (
     plan_hash,
 )
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError, ToolUnavailable
+from tools.autoscaling_actions import apply_intent, intent_of
 from tools.aws import AwsClients
-from tools.fleet import describe_asg
 
 TERMINAL_COMMAND_STATES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
 SSM_PARAMETER_NAMES = {
@@ -173,7 +173,11 @@ class Executor:
                 external_id = self._automation.start(spec.document, _automation_params(proposal))
                 self._store.set_external_id(incident_id, digest, external_id)
             return self._wait_automation(external_id)
-        return self._autoscaling(proposal)
+        if external_id is None:
+            external_id = intent_of(self._aws.autoscaling, proposal)
+            self._store.set_external_id(incident_id, digest, external_id)
+        status, detail = apply_intent(self._aws.autoscaling, proposal, external_id)
+        return status, external_id, detail
 
     def _send_command(self, document: str, proposal: ActionProposal) -> str:
         parameters = {
@@ -217,63 +221,6 @@ class Executor:
                 return "succeeded" if ok else "failed", execution_id, f"SSM Automation {state}"
             time.sleep(self._poll)
 
-    def _autoscaling(self, proposal: ActionProposal) -> tuple[str, str | None, str]:
-        asg, params = self._aws.autoscaling, proposal.params
-        try:
-            if proposal.action == ActionId.SCALE_OUT:
-                group = _require_group(asg, proposal.target)
-                desired = min(group["desired"] + params["count"], group["max"])
-                asg.set_desired_capacity(
-                    AutoScalingGroupName=proposal.target,
-                    DesiredCapacity=desired,
-                    HonorCooldown=False,
-                )
-                return "succeeded", None, f"desired capacity {group['desired']} → {desired}"
-            if proposal.action == ActionId.RAISE_CAPACITY_LIMIT:
-                asg.update_auto_scaling_group(
-                    AutoScalingGroupName=proposal.target,
-                    MaxSize=params["max"],
-                    DesiredCapacity=params["desired"],
-                )
-                return "succeeded", None, f"max {params['max']}, desired {params['desired']}"
-            if proposal.action == ActionId.REPLACE_INSTANCE:
-                asg.terminate_instance_in_auto_scaling_group(
-                    InstanceId=proposal.target, ShouldDecrementDesiredCapacity=False
-                )
-                return "succeeded", None, "terminated; the group launches a replacement"
-            if proposal.action == ActionId.ISOLATE_INSTANCE:
-                group_name = _group_of(asg, proposal.target)
-                asg.enter_standby(
-                    InstanceIds=[proposal.target],
-                    AutoScalingGroupName=group_name,
-                    ShouldDecrementDesiredCapacity=False,
-                )
-                return "succeeded", None, f"in Standby in {group_name}, kept for forensics"
-            if proposal.action == ActionId.ROLLBACK_DEPLOYMENT:
-                return self._rollback(proposal)
-        except (ClientError, BotoCoreError) as exc:
-            return "failed", None, f"{proposal.action} failed: {exc}"
-        raise ActionRejected(f"{proposal.action} has no Auto Scaling executor")
-
-    def _rollback(self, proposal: ActionProposal) -> tuple[str, str | None, str]:
-        group = _require_group(self._aws.autoscaling, proposal.target)
-        current = group["launch_template_version"]
-        version = proposal.params.get("launch_template_version")
-        if version is None:
-            if current is None or not str(current).isdigit() or int(current) < 2:
-                return "failed", None, f"no previous launch template version (current {current})"
-            version = str(int(current) - 1)
-        self._aws.autoscaling.update_auto_scaling_group(
-            AutoScalingGroupName=proposal.target,
-            LaunchTemplate={"LaunchTemplateName": group["launch_template"], "Version": version},
-        )
-        refresh = self._aws.autoscaling.start_instance_refresh(AutoScalingGroupName=proposal.target)
-        return (
-            "succeeded",
-            refresh.get("InstanceRefreshId"),
-            f"launch template version {current} → {version}; instance refresh started",
-        )
-
 
 def check_approval(approval: Approval | None, digest: str, now: datetime) -> Approval:
     """The approval must exist, be APPROVED, match the plan's hash and be unexpired."""
@@ -293,18 +240,3 @@ def _automation_params(proposal: ActionProposal) -> dict[str, list[str]]:
     if proposal.action == ActionId.RESIZE_INSTANCE:
         params["InstanceType"] = [proposal.params["instance_type"]]
     return params
-
-
-def _require_group(autoscaling: Any, name: str) -> dict[str, Any]:
-    group = describe_asg(autoscaling, name)
-    if group is None:
-        raise ToolInputError(f"no Auto Scaling group named {name}")
-    return group
-
-
-def _group_of(autoscaling: Any, instance_id: str) -> str:
-    found = autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])
-    instances = found.get("AutoScalingInstances", [])
-    if not instances:
-        raise ToolInputError(f"{instance_id} is not in an Auto Scaling group")
-    return str(instances[0]["AutoScalingGroupName"])
