@@ -181,7 +181,7 @@ class Executor:
 
     def _send_command(self, document: str, proposal: ActionProposal) -> str:
         parameters = {
-            SSM_PARAMETER_NAMES[name]: value if isinstance(value, list) else [str(value)]
+            SSM_PARAMETER_NAMES[name]: [" ".join(value) if isinstance(value, list) else str(value)]
             for name, value in proposal.params.items()
         }
         try:
