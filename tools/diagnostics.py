@@ -139,7 +139,7 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
                     "actions": [a.model_dump(mode="json") for a in runbook.actions],
                     "sizing": runbook.sizing,
                     "matched_section": hit.section,
-                    "excerpt": hit.text[:600],
+                    "excerpt": hit.text[:300],
                 }
             )
         return fence("search_runbooks", results)

@@ -65,12 +65,16 @@ class Evidence:
             data = call.data
             if call.status != "success" or data is None:
                 continue
+            if isinstance(data, list):
+                data = [item for item in data if isinstance(item, dict) and "truncated" not in item]
             if call.name == "get_alarm_details":
                 evidence.alarms = [a for a in data if isinstance(a, dict)]
             elif call.name == "describe_resource" and isinstance(data, dict) and "id" in data:
                 evidence.instances[data["id"]] = data
             elif call.name == "describe_resource" and isinstance(data, dict) and "name" in data:
                 evidence.groups[data["name"]] = data
+            elif not isinstance(data, list):
+                continue  # an unexpected shape is no evidence
             elif call.name == "get_resource_metrics":
                 evidence.metrics += [m for m in data if m.get("values")]
             elif call.name == "search_logs":

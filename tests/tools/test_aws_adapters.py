@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,5 +95,10 @@ def test_fenced_output_is_bounded_and_cannot_be_closed_from_inside() -> None:
     text = fence("search_logs", hostile)
     assert text.count("</tool-data>") == 1
     assert unfence(text) == hostile
-    big = fence("search_logs", ["x" * 100] * 1000, limit=2000)
-    assert len(big) < 2500 and unfence(big)["truncated"] is True
+    items = [{"message": "x" * 100, "n": i} for i in range(1000)]
+    big = unfence(fence("search_logs", items, limit=2000))
+    assert len(json.dumps(big)) <= 2000
+    assert big[:-1] == items[: len(big) - 1], "a list keeps its first items whole"
+    assert "omitted" in big[-1]["truncated"]
+    text = unfence(fence("get_alarm_details", {"reason": "y" * 5000}, limit=2000))
+    assert text["truncated"] is True and len(text["preview"]) <= 2000
