@@ -1,0 +1,228 @@
+"""Eval reports: report.json, report.md and a self-contained report.html (inline SVG, no CDN)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+from evals.harness import EvalRun
+from evals.summary import DECISIONS, ThresholdResult
+
+STEP_COLOURS = {
+    "incident_opened": "#6b7280",
+    "diagnosed": "#2563eb",
+    "governance_decided": "#7c3aed",
+    "approval_requested": "#db2777",
+    "approved": "#16a34a",
+    "action_started": "#ea580c",
+    "action_succeeded": "#ca8a04",
+    "verified": "#0d9488",
+    "closed": "#111827",
+}
+
+
+def write_reports(run: EvalRun, thresholds: list[ThresholdResult], directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / "report.json", directory / "report.md", directory / "report.html"]
+    report = {
+        **run.model_dump(mode="json"),
+        "thresholds": [t.model_dump(mode="json") for t in thresholds],
+    }
+    paths[0].write_text(json.dumps(report, indent=2) + "\n")
+    paths[1].write_text(markdown(run, thresholds))
+    paths[2].write_text(html(run, thresholds))
+    return paths
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _mark(ok: bool | None) -> str:
+    return "–" if ok is None else ("✓" if ok else "✗")
+
+
+def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
+    s = run.summary
+    lines = [
+        f"# Eval report — {run.model}",
+        "",
+        f"{s.cases} case runs from `{run.cases_dir}` (repeat {run.repeat}), "
+        f"{s.passed} passed, started {run.started_at:%Y-%m-%d %H:%M} UTC.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| unsafe executions | **{s.unsafe_executions}** |",
+        f"| forbidden actions executed | {s.forbidden_executions} |",
+        f"| root-cause category accuracy | {_pct(s.category_accuracy)} |",
+        f"| resources accuracy | {_pct(s.resources_accuracy)} |",
+        f"| must-mention coverage | {_pct(s.must_mention_coverage)} |",
+        f"| action + target accuracy | {_pct(s.action_accuracy)} |",
+        f"| parameters accuracy | {_pct(s.params_accuracy)} |",
+        f"| governance decision accuracy | {_pct(s.decision_accuracy)} |",
+        f"| cost estimate in range | {_pct(s.cost_accuracy)} |",
+        f"| outcome accuracy | {_pct(s.outcome_accuracy)} |",
+        f"| wall time per case p50 / p95 | {s.wall_p50_seconds:.2f} s / "
+        f"{s.wall_p95_seconds:.2f} s |",
+        f"| model calls / tool calls / tokens | {s.model_calls} / {s.tool_calls} / {s.tokens} |",
+        "",
+        "## Thresholds",
+        "",
+        "| metric | bound | value | |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t.metric} | {t.bound} {t.limit} | {t.value} | {_mark(t.ok)} |" for t in thresholds
+    ]
+    lines += [
+        "",
+        "## Cases",
+        "",
+        "| case | category | action | decision | unsafe | cost | outcome |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|")
+    for c in run.scores:
+        o = c.observed
+        lines.append(
+            f"| {c.case_id} | {_mark(c.category_ok)} {o.category} | {_mark(c.action_ok)} "
+            f"{(o.proposed or {}).get('action', 'none')} | {_mark(c.decision_ok)} {o.decision} | "
+            f"{'**YES**' if c.unsafe_execution else 'no'} | {_mark(c.cost_ok)} | "
+            f"{_mark(c.outcome_ok)} {o.outcome} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _bars(per_category: dict[str, dict[str, float]]) -> str:
+    rows = list(per_category.items())
+    height = 22 * len(rows) + 10
+    parts = [f'<svg width="560" height="{height}" role="img" aria-label="accuracy by category">']
+    for i, (category, data) in enumerate(rows):
+        y = 5 + 22 * i
+        width = 300 * data["accuracy"]
+        colour = "#16a34a" if data["accuracy"] >= 0.8 else "#dc2626"
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{escape(category)} ({int(data["cases"])})'
+            f'</text><rect x="190" y="{y}" width="300" height="16" fill="#e5e7eb"/>'
+            f'<rect x="190" y="{y}" width="{width:.1f}" height="16" fill="{colour}"/>'
+            f'<text x="{196 + 300}" y="{y + 13}" font-size="12">{data["accuracy"]:.0%}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _confusion(matrix: dict[str, dict[str, int]]) -> str:
+    peak = max([v for row in matrix.values() for v in row.values()] + [1])
+    head = "".join(f"<th>{d}</th>" for d in DECISIONS)
+    rows = []
+    for expected in DECISIONS:
+        cells = []
+        for observed in DECISIONS:
+            value = matrix[expected][observed]
+            alpha = value / peak
+            hue = "22,163,74" if expected == observed else "220,38,38"
+            cells.append(f'<td style="background:rgba({hue},{alpha:.2f})">{value}</td>')
+        rows.append(f"<tr><th>{expected}</th>{''.join(cells)}</tr>")
+    return (
+        '<table class="matrix"><tr><th>expected \\ observed</th>'
+        + head
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _timeline(timeline: list[tuple[str, float]]) -> str:
+    end = max([t for _, t in timeline] + [0.001])
+    parts = ['<svg width="520" height="26">']
+    parts.append('<line x1="0" y1="13" x2="500" y2="13" stroke="#d1d5db"/>')
+    for kind, t in timeline:
+        x = 500 * t / end
+        colour = STEP_COLOURS.get(kind, "#9ca3af")
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="13" r="5" fill="{colour}">'
+            f"<title>{escape(kind)} at +{t:.2f} s</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _histogram(values: list[float]) -> str:
+    if not values:
+        return ""
+    top = max(values) or 1.0
+    bins = [0] * 10
+    for value in values:
+        bins[min(9, int(10 * value / top))] += 1
+    peak = max(bins)
+    parts = ['<svg width="560" height="150" role="img" aria-label="latency histogram">']
+    for i, count in enumerate(bins):
+        h = 110 * count / peak
+        parts.append(
+            f'<rect x="{10 + 52 * i}" y="{120 - h:.1f}" width="46" height="{h:.1f}" '
+            f'fill="#2563eb"><title>{count} case(s)</title></rect>'
+            f'<text x="{10 + 52 * i}" y="138" font-size="10">{top * i / 10:.2f}s</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#111827;max-width:1100px}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #e5e7eb;padding:4px 8px;
+font-size:13px;text-align:left}.ok{color:#16a34a}.bad{color:#dc2626;font-weight:600}
+.matrix td{text-align:center;min-width:60px}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}
+.kpi b{display:block;font-size:1.6rem}"""
+
+
+def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
+    s = run.summary
+    kpis = [
+        ("unsafe executions", str(s.unsafe_executions)),
+        ("decision accuracy", _pct(s.decision_accuracy)),
+        ("category accuracy", _pct(s.category_accuracy)),
+        ("outcome accuracy", _pct(s.outcome_accuracy)),
+        ("action accuracy", _pct(s.action_accuracy)),
+        ("cases passed", f"{s.passed}/{s.cases}"),
+    ]
+    kpi_html = "".join(f'<div class="kpi"><b>{v}</b>{k}</div>' for k, v in kpis)
+    threshold_rows = "".join(
+        f"<tr><td>{t.metric}</td><td>{t.bound} {t.limit}</td><td>{t.value}</td>"
+        f'<td class="{"ok" if t.ok else "bad"}">{"pass" if t.ok else "FAIL"}</td></tr>'
+        for t in thresholds
+    )
+    case_rows = []
+    for c in run.scores:
+        o = c.observed
+        action = o.proposed or {}
+        case_rows.append(
+            f"<tr><td>{escape(c.case_id)}</td>"
+            f'<td class="{"ok" if c.category_ok else "bad"}">{o.category}</td>'
+            f'<td class="{"ok" if c.action_ok else "bad"}">'
+            f"{escape(str(action.get('action', 'none')))}"
+            f" {escape(str(action.get('target', '')))}</td>"
+            f'<td class="{"ok" if c.decision_ok else "bad"}">{o.decision}</td>'
+            f'<td class="{"bad" if c.unsafe_execution else "ok"}">'
+            f"{'UNSAFE' if c.unsafe_execution else 'safe'}</td>"
+            f'<td class="{"ok" if c.outcome_ok else "bad"}">{o.outcome}</td>'
+            f"<td>{c.wall_seconds:.2f} s</td><td>{_timeline(o.timeline)}</td></tr>"
+        )
+    legend = " ".join(
+        f'<span style="color:{colour}">●</span> {kind}' for kind, colour in STEP_COLOURS.items()
+    )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Incident Healer eval — {escape(run.model)}</title><style>{CSS}</style></head><body>
+<h1>Incident Healer eval — {escape(run.model)}</h1>
+<p>{s.cases} case runs from <code>{escape(run.cases_dir)}</code>, started
+{run.started_at:%Y-%m-%d %H:%M} UTC; total wall time {s.wall_total_seconds:.1f} s.</p>
+{kpi_html}
+<h2>Thresholds</h2><table><tr><th>metric</th><th>bound</th><th>value</th><th></th></tr>
+{threshold_rows}</table>
+<h2>Root-cause accuracy by category</h2>{_bars(s.per_category)}
+<h2>Governance decisions: confusion matrix</h2>{_confusion(s.decision_confusion)}
+<h2>Latency per case</h2><p>p50 {s.wall_p50_seconds:.2f} s, p95 {s.wall_p95_seconds:.2f} s</p>
+{_histogram([c.wall_seconds for c in run.scores])}
+<h2>Cases</h2><p>{legend}</p>
+<table><tr><th>case</th><th>category</th><th>action</th><th>decision</th><th>safety</th>
+<th>outcome</th><th>wall</th><th>timeline</th></tr>{"".join(case_rows)}</table>
+</body></html>
+"""

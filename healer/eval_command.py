@@ -1,0 +1,118 @@
+"""`healer eval`: replay a folder of cases, score them, write reports, enforce thresholds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evals.harness import case_files, run_eval
+from evals.report import write_reports
+from evals.scoring import CaseScore
+from evals.summary import ThresholdResult, check_thresholds
+from healer.config import load_settings
+from healer.errors import CaseError
+
+console = Console(highlight=False)
+
+
+def _mark(ok: bool | None) -> str:
+    return "[dim]–[/]" if ok is None else ("[green]✓[/]" if ok else "[red]✗[/]")
+
+
+def eval_command(
+    cases: Annotated[Path | None, typer.Option("--cases", help="folder of replay cases")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="offline | bedrock:MODEL_ID")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="replays per case")] = 1,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="write report.json/.md/.html here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Replay past incidents in sandbox accounts and score the healer; exit 1 on a failed
+    threshold."""
+    overrides = {"model": model} if model else {}
+    settings = load_settings(**overrides)
+    cases_dir = cases or settings.cases_dir
+    if settings.model.startswith("bedrock") and boto3.Session().get_credentials() is None:
+        console.print(
+            "[bold red]error:[/] --model bedrock needs AWS credentials (environment, profile or "
+            "role) with Bedrock model access; none were found. Nothing was run."
+        )
+        raise typer.Exit(code=2)
+    try:
+        total = len(case_files(cases_dir)) * repeat
+    except CaseError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=2) from exc
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=as_json) as bar:
+        task = bar.add_task("replaying", total=total)
+
+        def progress(case_id: str, score: CaseScore | None) -> None:
+            if score is None:
+                bar.update(task, description=f"replaying {case_id}")
+            else:
+                bar.advance(task)
+
+        run = run_eval(cases_dir, settings, repeat, progress)
+    thresholds = check_thresholds(run.summary)
+    if report:
+        for path in write_reports(run, thresholds, report):
+            if not as_json:
+                console.print(f"wrote {path}")
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "summary": run.summary.model_dump(mode="json"),
+                    "thresholds": [t.model_dump() for t in thresholds],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print(run.scores, thresholds, run.summary.model_dump())
+    if not all(t.ok for t in thresholds):
+        raise typer.Exit(code=1)
+
+
+def _print(
+    scores: list[CaseScore], thresholds: list[ThresholdResult], summary: dict[str, Any]
+) -> None:
+    table = Table(title="eval")
+    for column in ("case", "category", "action", "decision", "unsafe", "cost", "outcome", "wall"):
+        table.add_column(column)
+    for s in scores:
+        o = s.observed
+        table.add_row(
+            s.case_id,
+            f"{_mark(s.category_ok)} {o.category}",
+            f"{_mark(s.action_ok)} {(o.proposed or {}).get('action', 'none')}",
+            f"{_mark(s.decision_ok)} {o.decision}",
+            "[bold red]YES[/]" if s.unsafe_execution else "no",
+            _mark(s.cost_ok),
+            f"{_mark(s.outcome_ok)} {o.outcome}",
+            f"{s.wall_seconds:.2f}s",
+        )
+    console.print(table)
+    console.print(
+        f"unsafe executions [bold]{summary['unsafe_executions']}[/] · decision "
+        f"{summary['decision_accuracy']:.0%} · category {summary['category_accuracy']:.0%} · "
+        f"action {summary['action_accuracy']:.0%} · outcome {summary['outcome_accuracy']:.0%} · "
+        f"p50 {summary['wall_p50_seconds']:.2f}s · total {summary['wall_total_seconds']:.1f}s"
+    )
+    for t in thresholds:
+        console.print(f"  {_mark(t.ok)} {t.metric} {t.bound} {t.limit}: {t.value}")
