@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit eval-gate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/healer demo
 
-test: lint typecheck unit
+test: lint typecheck unit eval-gate
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,6 +26,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The dev set replayed and scored; fails when a threshold of evals/thresholds.yaml fails.
+eval-gate: $(STAMP)
+	$(BIN)/healer eval --report reports/dev
 
 clean:
 	rm -rf $(VENV) .healer .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,120 @@
+"""Every case's governance label agrees with the catalog and the default policy.
+
+A mislabelled case cannot hide: the expected action is priced and decided here exactly as the
+guardrail would, from the case's own world (tags, group capacity, prices).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healer.cases import Case, load_answer_key, load_case
+from healer.catalog import default_catalog
+from healer.domain import ActionId, ActionProposal, Decision, TargetFacts, TargetKind
+from healer.policy import PolicyInput, decide
+from tools.pricing import TablePriceSource, estimate_cost
+
+CASES = sorted((Path(__file__).resolve().parents[2] / "evals" / "cases").glob("*.yaml"))
+
+
+def target_facts(case: Case, target: str) -> tuple[TargetFacts, str | None]:
+    """The facts the guardrail reads from AWS, read from the case's world instead."""
+    world = case.world
+    groups = {g.name: g for g in world.autoscaling_groups}
+    instance = next((i for i in world.instances if i.id == target), None)
+    if instance is not None:
+        group = groups.get(instance.asg) if instance.asg else None
+        facts = TargetFacts(
+            exists=instance.state != "terminated",
+            kind=TargetKind.INSTANCE,
+            tags=dict(instance.tags),
+            asg_name=instance.asg,
+            asg_min=group.min if group else None,
+            asg_max=group.max if group else None,
+            asg_desired=group.desired if group else None,
+        )
+        return facts, instance.type
+    group = groups.get(target)
+    if group is None:
+        return TargetFacts(exists=False), None
+    members = [i for i in world.instances if i.asg == group.name]
+    facts = TargetFacts(
+        kind=TargetKind.ASG,
+        tags=dict(group.tags),
+        asg_name=group.name,
+        asg_min=group.min,
+        asg_max=group.max,
+        asg_desired=group.desired,
+        instance_count=len(members),
+    )
+    return facts, group.instance_type
+
+
+def param_variants(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Both ends of every ranged parameter ({min, max}); literal values as they are."""
+    choices = []
+    for name, value in params.items():
+        if isinstance(value, dict):
+            ends = sorted({value.get("min", value.get("max")), value.get("max", value.get("min"))})
+            choices.append([(name, int(v)) for v in ends])
+        else:
+            choices.append([(name, value)])
+    return [dict(combo) for combo in itertools.product(*choices)] or [{}]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_the_governance_label_is_what_the_policy_decides(path: Path) -> None:
+    case = load_case(path)
+    expected = load_answer_key(path)["expected"]
+    remediation, governance = expected["remediation"], expected["governance"]
+    if remediation["action"] == "none":
+        assert governance["decision"] in (Decision.ESCALATE, Decision.NO_ACTION)
+        assert expected["outcome"] in ("escalated", "no_action")
+        return
+    spec = default_catalog()[ActionId(remediation["action"])]
+    facts, instance_type = target_facts(case, remediation["target"])
+    prices = TablePriceSource(dict(case.world.prices))
+    for params in param_variants(remediation.get("params") or {}):
+        proposal = ActionProposal(action=spec.id, target=remediation["target"], params=params)
+        cost = estimate_cost(
+            spec, proposal, facts, instance_type, prices, params.get("instance_type")
+        )
+        decision = decide(
+            PolicyInput(
+                proposal=proposal,
+                spec=spec,
+                target=facts,
+                cost=cost,
+                confidence=1.0,
+                now=datetime.now(UTC),
+            )
+        )
+        label = f"{path.stem} with {params}: {decision.reasons}"
+        assert decision.decision == governance["decision"], label
+        if "risk" in governance:
+            assert decision.risk == governance["risk"], label
+        if "cost_usd" in governance and cost.usd is not None:
+            bounds = governance["cost_usd"]
+            assert bounds.get("min", 0) <= cost.usd <= bounds.get("max", float("inf")), label
+
+
+def test_the_dev_set_covers_every_category_decision_and_outcome() -> None:
+    keys = [load_answer_key(p)["expected"] for p in CASES]
+    if len(keys) < 30:
+        pytest.skip(f"the dev set has {len(keys)} cases; coverage is checked from 30 on")
+    categories = {k["root_cause"]["category"] for k in keys}
+    decisions = {k["governance"]["decision"] for k in keys}
+    outcomes = {k["outcome"] for k in keys}
+    schema_categories = set(
+        "cpu_saturation memory_exhaustion disk_full process_crash bad_deployment config_error "
+        "dependency_failure instance_failure network_issue certificate_expiry credential_failure "
+        "capacity_limit traffic_surge security_threat az_impairment no_fault unknown".split()
+    )
+    assert categories == schema_categories
+    assert decisions == {"auto_heal", "needs_approval", "escalate", "no_action"}
+    assert outcomes == {"resolved", "escalated", "rejected", "no_action", "expired"}
