@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,14 @@ def test_document_patterns_accept_what_the_executor_sends() -> None:
     assert re.fullmatch(restart, "app@web.service")
     assert re.fullmatch(cleanup["Paths"]["allowedPattern"], "/var/log/app /tmp")
     assert re.fullmatch(cleanup["OlderThanDays"]["allowedPattern"], "2")
+
+
+@pytest.mark.parametrize("name", ["RestartService", "CleanupDisk"])
+def test_document_scripts_are_valid_shell(name: str, tmp_path: Path) -> None:
+    document = _documents()[name]
+    script = "\n".join(document["mainSteps"][0]["inputs"]["runCommand"])
+    for parameter in document["parameters"]:
+        script = script.replace("{{ " + parameter + " }}", "/var/log/app")
+    path = tmp_path / f"{name}.sh"
+    path.write_text(script)
+    assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0
