@@ -31,5 +31,12 @@ unit: $(STAMP)
 eval-gate: $(STAMP)
 	$(BIN)/healer eval --report reports/dev
 
+# Retrieval quality and latency (numbers in BENCHMARKS.md); the dev eval's speed.
+bench: $(STAMP)
+	$(BIN)/healer kb eval
+	$(BIN)/python -m evals.bench_kb
+	$(BIN)/python -m evals.bench_kb --sweep
+	$(BIN)/healer eval --report reports/bench
+
 clean:
 	rm -rf $(VENV) .healer .mypy_cache .ruff_cache .pytest_cache

@@ -16,6 +16,7 @@ from healer.config import HealerSettings, load_settings
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan, Step
 from healer.errors import ActionRejected, CaseError, ConfigError
 from healer.eval_command import eval_command
+from healer.kb_cli import kb_app
 from healer.replay import replay_case, sandbox_for
 from healer.store import SqliteStore
 from healer.workflow.approvals import approve as approve_incident
@@ -28,6 +29,7 @@ incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(audit_app, name="audit")
+app.add_typer(kb_app, name="kb")
 app.command("eval")(eval_command)
 console = Console(highlight=False)
 

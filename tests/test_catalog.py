@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from healer.catalog import RUNBOOKS_DIR, default_catalog
 from healer.cases import load_answer_key
+from healer.catalog import RUNBOOKS_DIR, default_catalog
 from healer.domain import ActionId, ExecutorKind
 from knowledge_base.runbooks import load_runbooks
 

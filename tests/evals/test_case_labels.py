@@ -15,7 +15,7 @@ import pytest
 
 from healer.cases import Case, load_answer_key, load_case
 from healer.catalog import default_catalog
-from healer.domain import ActionId, ActionProposal, Decision, TargetFacts, TargetKind
+from healer.domain import ActionId, ActionProposal, Category, Decision, TargetFacts, TargetKind
 from healer.policy import PolicyInput, decide
 from tools.pricing import TablePriceSource, estimate_cost
 
@@ -110,11 +110,7 @@ def test_the_dev_set_covers_every_category_decision_and_outcome() -> None:
     categories = {k["root_cause"]["category"] for k in keys}
     decisions = {k["governance"]["decision"] for k in keys}
     outcomes = {k["outcome"] for k in keys}
-    schema_categories = set(
-        "cpu_saturation memory_exhaustion disk_full process_crash bad_deployment config_error "
-        "dependency_failure instance_failure network_issue certificate_expiry credential_failure "
-        "capacity_limit traffic_surge security_threat az_impairment no_fault unknown".split()
-    )
+    schema_categories = {c.value for c in Category}
     assert categories == schema_categories
     assert decisions == {"auto_heal", "needs_approval", "escalate", "no_action"}
     assert outcomes == {"resolved", "escalated", "rejected", "no_action", "expired"}

@@ -1,0 +1,186 @@
+"""`healer kb`: build, search and evaluate the runbook knowledge base."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from evals.kb_eval import QUERIES_PATH, RetrievalReport, evaluate, load_queries
+from healer.config import HealerSettings, load_settings
+from healer.errors import ConfigError, ToolInputError, ToolUnavailable
+from healer.knowledge import DEFAULT_INDEX_DIR
+from knowledge_base.embeddings import WordLlamaEmbedder
+from knowledge_base.hybrid import MODES, HybridRetriever
+from knowledge_base.index_store import IndexStore, OpenedIndex
+from knowledge_base.retriever import Retriever
+from knowledge_base.text import matching_lines
+
+kb_app = typer.Typer(help="The runbook knowledge base.", no_args_is_help=True)
+console = Console(highlight=False)
+
+TARGET_RECALL_AT_3 = 0.90
+TARGET_RECALL_AT_1 = 0.75
+
+
+class Backend(StrEnum):
+    LOCAL = "local"
+    BEDROCK = "bedrock"
+    OPENSEARCH = "opensearch"
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code=2)
+
+
+def _settings() -> HealerSettings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise _fail(f"invalid configuration: {exc}") from exc
+
+
+def _open_local(settings: HealerSettings, rebuild: bool = False) -> OpenedIndex:
+    try:
+        return IndexStore(DEFAULT_INDEX_DIR).open(
+            settings.runbooks_dir.resolve(), WordLlamaEmbedder(), rebuild=rebuild
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
+    """A Bedrock or OpenSearch retriever from the environment (imported only when asked for)."""
+    if backend is Backend.BEDROCK:
+        kb_id = os.environ.get("HEALER_KB_ID")
+        if not kb_id:
+            raise _fail("the bedrock backend is not configured: set HEALER_KB_ID")
+        import boto3
+
+        from knowledge_base.bedrock import BedrockKnowledgeBaseRetriever
+
+        client = boto3.client("bedrock-agent-runtime", region_name=settings.region)
+        return BedrockKnowledgeBaseRetriever(client, kb_id)
+    url = os.environ.get("HEALER_OPENSEARCH_URL")
+    if not url:
+        raise _fail("the opensearch backend is not configured: set HEALER_OPENSEARCH_URL")
+    from knowledge_base.opensearch import OpenSearchRetriever, aoss_client, local_client
+
+    index = os.environ.get("HEALER_OPENSEARCH_INDEX", "healer-runbooks")
+    if ".aoss.amazonaws.com" in url:
+        return OpenSearchRetriever(aoss_client(url, settings.region), index)
+    return OpenSearchRetriever(local_client(url), index)
+
+
+@kb_app.command("index")
+def index() -> None:
+    """Rebuild the local hybrid index of the runbooks (it also rebuilds itself on change)."""
+    opened = _open_local(_settings(), rebuild=True)
+    chunks = opened.index.chunks
+    where = opened.path or "memory only (folder not writable)"
+    console.print(
+        f"indexed {len(opened.runbooks)} runbooks, {len(chunks)} chunks "
+        f"in {opened.seconds * 1000:.0f} ms ({opened.index.embedder_name}) → {where}"
+    )
+
+
+@kb_app.command("search")
+def search(
+    query: str,
+    backend: Annotated[Backend, typer.Option(help="where to search")] = Backend.LOCAL,
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="how many runbooks")] = 5,
+    category: Annotated[str | None, typer.Option(help="only this category")] = None,
+    action: Annotated[str | None, typer.Option(help="only runbooks with this action")] = None,
+) -> None:
+    """Rank runbooks for a symptom description; show scores and the matching lines."""
+    settings = _settings()
+    if backend is Backend.LOCAL:
+        opened = _open_local(settings)
+        retriever: Retriever = HybridRetriever(opened.index, WordLlamaEmbedder())
+    else:
+        retriever = _remote(backend, settings)
+    filters = {name: value for name, value in (("category", category), ("action", action)) if value}
+    try:
+        hits = retriever.search(query, k=k, filters=filters or None)
+    except (ToolInputError, ToolUnavailable, ConfigError) as exc:
+        raise _fail(str(exc)) from exc
+    if not hits:
+        console.print("no runbook matches")
+        return
+    for rank, hit in enumerate(hits, 1):
+        console.print(
+            f"[bold]{rank}. {escape(hit.runbook_id)}[/]  score {hit.score:.4f}  "
+            f"[dim]§ {escape(hit.section)} — {escape(hit.source)}[/]",
+            soft_wrap=True,
+        )
+        for line in matching_lines(hit.text, query):
+            console.print(f"     {escape(line[:160])}", soft_wrap=True)
+
+
+@kb_app.command("eval")
+def eval_(
+    queries: Annotated[Path, typer.Option(help="labelled query set (YAML)")] = QUERIES_PATH,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Recall@1, recall@3, MRR and latency of hybrid, BM25 alone and embeddings alone.
+
+    Exits 1 if the hybrid misses the targets (recall@3 ≥ 0.90, recall@1 ≥ 0.75).
+    """
+    opened = _open_local(_settings())
+    try:
+        query_set = load_queries(queries, [r.id for r in opened.runbooks])
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    hybrid = HybridRetriever(opened.index, WordLlamaEmbedder())
+    reports = [evaluate(mode, hybrid.with_mode(mode), query_set) for mode in MODES]
+    ok = (
+        reports[0].recall_at_3 >= TARGET_RECALL_AT_3
+        and reports[0].recall_at_1 >= TARGET_RECALL_AT_1
+    )
+    if as_json:
+        out = {
+            "queries": str(queries),
+            "runbooks": len(opened.runbooks),
+            "chunks": len(opened.index.chunks),
+            "index": {"built": opened.built, "seconds": round(opened.seconds, 4)},
+            "targets": {"recall_at_3": TARGET_RECALL_AT_3, "recall_at_1": TARGET_RECALL_AT_1},
+            "meets_targets": ok,
+            "reports": [r.model_dump(mode="json") for r in reports],
+        }
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        _print_reports(reports, opened, ok)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+def _print_reports(reports: list[RetrievalReport], opened: OpenedIndex, ok: bool) -> None:
+    table = Table(title=f"{reports[0].queries} queries over {len(opened.runbooks)} runbooks")
+    for column in ("retriever", "recall@1", "recall@3", "MRR", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "retriever" else "right")
+    for r in reports:
+        table.add_row(
+            r.name,
+            f"{r.recall_at_1:.3f}",
+            f"{r.recall_at_3:.3f}",
+            f"{r.mrr:.3f}",
+            f"{r.p50_ms:.2f}",
+            f"{r.p95_ms:.2f}",
+        )
+    console.print(table)
+    for miss in reports[0].misses:
+        console.print(f"[dim]hybrid not first: {escape(miss)}[/]")
+    verdict = "[green]meets[/]" if ok else "[red]misses[/]"
+    console.print(
+        f"hybrid {verdict} the targets (recall@3 ≥ {TARGET_RECALL_AT_3}, "
+        f"recall@1 ≥ {TARGET_RECALL_AT_1}); index {'built' if opened.built else 'loaded'} "
+        f"in {opened.seconds * 1000:.0f} ms"
+    )
