@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from healer.errors import ToolUnavailable
 from tools.fence import clip
 
-MAX_EVENTS = 60
+MAX_EVENTS = 40
 RESERVED_GROUP_PREFIX = "/healer/"
 
 
@@ -35,29 +35,42 @@ def search_logs(
     streams_containing: list[str] | None = None,
     limit: int = MAX_EVENTS,
 ) -> list[dict[str, Any]]:
-    """Log events matching any of `terms` (all events when `terms` is empty), oldest first.
+    """Log events matching any of `terms` (all events when `terms` is empty), newest first.
 
     One filter per term keeps the query portable (the `?a ?b` OR syntax is not supported by
     every CloudWatch Logs implementation). `streams_containing` keeps streams whose name holds
-    one of the given resource ids, plus groups with a single stream.
+    one of the given resource ids. Repeats of a line on one stream collapse into one event with
+    a `count`, so a flood of one error cannot push every other line out of the bounded result.
     """
     start = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
     end = int((now + timedelta(minutes=1)).timestamp() * 1000)
-    found: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
     for group in groups if groups is not None else log_groups(logs):
         for term in terms or [""]:
             for event in _filter(logs, group, _quote(term), start, end):
                 stream = event.get("logStreamName", "")
+                if event["eventId"] in seen:
+                    continue
                 if streams_containing and not any(r in stream for r in streams_containing):
                     continue
-                found[event["eventId"]] = {
-                    "time": datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat(),
-                    "group": group,
-                    "stream": stream,
-                    "message": clip(event["message"]),
-                }
-    ordered = sorted(found.values(), key=lambda e: e["time"])
-    return ordered[-limit:]
+                seen.add(event["eventId"])
+                message = clip(event["message"])
+                time_text = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat()
+                entry = grouped.setdefault(
+                    (group, stream, message),
+                    {
+                        "time": time_text,
+                        "group": group,
+                        "stream": stream,
+                        "message": message,
+                        "count": 0,
+                    },
+                )
+                entry["count"] += 1
+                entry["time"] = max(entry["time"], time_text)
+    ordered = sorted(grouped.values(), key=lambda e: e["time"], reverse=True)
+    return ordered[:limit]
 
 
 def _quote(term: str) -> str:

@@ -8,7 +8,27 @@ from agents.offline import reasoning
 from agents.offline.conversation import ToolCall
 from agents.offline.steps import Call, Say
 
-LOG_TERMS = ["ERROR", "WARN", "FATAL", "CRITICAL", "Exception", "error", "failed"]
+# CloudWatch Logs filters are case-sensitive: each spelling is its own term.
+LOG_TERMS = [
+    "ERROR",
+    "Error",
+    "error",
+    "WARN",
+    "FATAL",
+    "CRITICAL",
+    "Exception",
+    "failed",
+    "Failed",
+    "Killed",
+    "killed",
+    "oom",
+    "OOM",
+    "segfault",
+    "refused",
+    "denied",
+    "timed out",
+    "systemd",
+]
 
 
 def _last(calls: list[ToolCall], name: str) -> ToolCall | None:

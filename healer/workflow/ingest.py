@@ -61,8 +61,12 @@ def ingest(services: Services, raw: Any) -> IngestResult:
     resources = resources_of(services, event)
     since = now - timedelta(seconds=services.correlation_window_seconds)
     incident = store.find_open_for(resources, since) if resources else None
-    if incident is None and not _resolvable(event):
-        incident = store.latest_open(since)
+    if incident is None:
+        latest = store.latest_open(since)
+        # an alarm naming no instance or group joins the newest open incident; an incident whose
+        # resources are still unknown (it began with such an alarm) absorbs the next alarm
+        if latest is not None and (not _resolvable(event) or not latest.resources):
+            incident = latest
     if incident is not None:
         incident.alarms = _merge(incident.alarms, [event.alarm_name])
         incident.resources = _merge(incident.resources, resources)

@@ -62,7 +62,7 @@ def test_log_search_finds_each_term_and_scopes_to_streams(sandbox: Sandbox) -> N
     assert any("postrotate script failed" in m for m in messages)
     assert all("healthz" not in m for m in messages)
     assert search_logs(logs, ["ERROR"], now(), 60, streams_containing=["i-0000"]) == []
-    assert found == sorted(found, key=lambda e: e["time"])
+    assert found == sorted(found, key=lambda e: e["time"], reverse=True), "newest first"
 
 
 def test_logs_insights_returns_rows(sandbox: Sandbox) -> None:
