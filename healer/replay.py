@@ -18,6 +18,7 @@ from healer.domain import Incident, Step
 from healer.errors import ActionRejected
 from healer.knowledge import runbook_knowledge
 from healer.sandbox import CHANGES_LOG_GROUP, Sandbox
+from healer.sandbox.instance_refresh import replace_members
 from healer.store import SqliteStore
 from healer.workflow.approvals import approve, expire_if_due, reject
 from healer.workflow.ingest import IngestResult, ingest
@@ -75,6 +76,7 @@ def sandbox_services(
         channel=channel,
         clock=clock,
         observers=[sandbox.apply_effects],
+        instance_refresh=replace_members,
         correlation_window_seconds=settings.correlation_window_seconds,
         verify_poll_seconds=0.2,
         verify_timeout_cap_seconds=3.0,

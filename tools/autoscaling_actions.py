@@ -4,6 +4,7 @@ before the side effect, so a resume re-applies the same target instead of steppi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -38,7 +39,22 @@ def intent_of(autoscaling: Any, proposal: ActionProposal) -> str:
     return json.dumps(intent, sort_keys=True)
 
 
-def apply_intent(autoscaling: Any, proposal: ActionProposal, intent_json: str) -> tuple[str, str]:
+InstanceRefresh = Callable[[Any, str], str]
+
+
+def start_instance_refresh(autoscaling: Any, group_name: str) -> str:
+    """Replace a group's instances with ones from its current launch template (EC2 Auto Scaling
+    Instance Refresh); returns the refresh id."""
+    response = autoscaling.start_instance_refresh(AutoScalingGroupName=group_name)
+    return str(response.get("InstanceRefreshId", ""))
+
+
+def apply_intent(
+    autoscaling: Any,
+    proposal: ActionProposal,
+    intent_json: str,
+    refresh: InstanceRefresh = start_instance_refresh,
+) -> tuple[str, str]:
     """Make the recorded change; returns (succeeded|failed, detail). Safe to repeat."""
     intent = json.loads(intent_json)
     name = proposal.target
@@ -76,7 +92,7 @@ def apply_intent(autoscaling: Any, proposal: ActionProposal, intent_json: str) -
                     "Version": intent["version"],
                 },
             )
-            autoscaling.start_instance_refresh(AutoScalingGroupName=name)
+            refresh(autoscaling, name)
             return (
                 "succeeded",
                 f"launch template version {intent['from']} → {intent['version']}; "

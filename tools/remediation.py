@@ -25,7 +25,12 @@ from healer.domain import (
     plan_hash,
 )
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError, ToolUnavailable
-from tools.autoscaling_actions import apply_intent, intent_of
+from tools.autoscaling_actions import (
+    InstanceRefresh,
+    apply_intent,
+    intent_of,
+    start_instance_refresh,
+)
 from tools.aws import AwsClients
 
 TERMINAL_COMMAND_STATES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
@@ -94,6 +99,7 @@ class Executor:
         automation: AutomationRunner,
         clock: Callable[[], datetime],
         observers: list[Observer] | None = None,
+        instance_refresh: InstanceRefresh = start_instance_refresh,
         poll_seconds: float = 2.0,
         timeout_seconds: float = 600.0,
     ) -> None:
@@ -103,6 +109,7 @@ class Executor:
         self._automation = automation
         self._clock = clock
         self._observers = observers or []
+        self._refresh = instance_refresh
         self._poll = poll_seconds
         self._timeout = timeout_seconds
 
@@ -176,7 +183,7 @@ class Executor:
         if external_id is None:
             external_id = intent_of(self._aws.autoscaling, proposal)
             self._store.set_external_id(incident_id, digest, external_id)
-        status, detail = apply_intent(self._aws.autoscaling, proposal, external_id)
+        status, detail = apply_intent(self._aws.autoscaling, proposal, external_id, self._refresh)
         return status, external_id, detail
 
     def _send_command(self, document: str, proposal: ActionProposal) -> str:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from typing import Any
 
 from agents.offline.evidence import Evidence, instances_in_logs
+from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
 from healer.domain import TargetKind
 
@@ -67,7 +69,7 @@ def _fill(
             return None, why
         params |= limits
     elif action == "restart_service" and "service" not in params:
-        unit = _unit_in_logs(evidence)
+        unit = _unit_in_logs(evidence, runbook)
         if unit is None:
             return None, "no systemd unit is named in the logs"
         params["service"] = unit
@@ -116,15 +118,27 @@ def _raised_limits(
     return {"max": math.ceil(needed * 1.25), "desired": needed}, ""
 
 
-def _unit_in_logs(evidence: Evidence) -> str | None:
-    """The systemd unit named by systemd itself (`systemd[1]: app.service: …`), newest first."""
-    for event in reversed(evidence.logs):
+def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
+    """The systemd unit the failure is about: named in the lines that match the runbook's
+    symptoms, else in error lines, else anywhere; the most often named wins."""
+    patterns = [p.lower() for p in runbook.get("symptoms", {}).get("logs", [])]
+    tiers: list[list[str]] = [[], [], []]
+    for event in evidence.logs:
         message = event["message"]
         if "systemd" not in message and ".service:" not in message:
             continue
         match = _UNIT.search(message)
-        if match:
-            return match.group(1)
+        if not match:
+            continue
+        if any(p in message.lower() for p in patterns):
+            tiers[0].append(match.group(1))
+        elif is_signal(message):
+            tiers[1].append(match.group(1))
+        else:
+            tiers[2].append(match.group(1))
+    for units in tiers:
+        if units:
+            return Counter(units).most_common(1)[0][0]
     return None
 
 

@@ -15,6 +15,7 @@ from healer.policy import PolicySettings
 from healer.store import SqliteStore
 from knowledge_base.retriever import Retriever
 from knowledge_base.runbooks import Runbook
+from tools.autoscaling_actions import InstanceRefresh, start_instance_refresh
 from tools.aws import AwsClients
 from tools.pricing import PriceSource
 from tools.remediation import AutomationRunner, Observer
@@ -69,6 +70,7 @@ class Services:
     channel: ApprovalChannel
     clock: Callable[[], datetime] = utc_now
     observers: list[Observer] = field(default_factory=list)
+    instance_refresh: InstanceRefresh = start_instance_refresh
     correlation_window_seconds: int = 300
     verify_poll_seconds: float = 15.0
     verify_timeout_cap_seconds: float | None = None

@@ -40,6 +40,7 @@ def team_for(services: Services, incident: Incident) -> IncidentTeam:
         services.automation,
         services.clock,
         observers=services.observers,
+        instance_refresh=services.instance_refresh,
         poll_seconds=min(2.0, services.verify_poll_seconds),
     )
     ctx = ToolContext(
