@@ -128,6 +128,7 @@ def replay_case(
     result = ReplayResult(case_id=case.id)
     with sandbox_for(case, case_path, store, settings, channel) as (sandbox, services):
         for _, raw in sandbox.case_events():
+            _apply_recovery(sandbox, raw)
             outcome = ingest(services, raw)
             result.ingests.append(outcome)
             if on_ingest:
@@ -144,6 +145,18 @@ def replay_case(
         result.effort = dict(services.effort)
     result.wall_seconds = time.monotonic() - started
     return result
+
+
+def _apply_recovery(sandbox: Sandbox, raw: Any) -> None:
+    """An event of a case alarm returning to OK means CloudWatch changed its state first."""
+    detail = raw.get("detail") if isinstance(raw, dict) else None
+    state = (detail or {}).get("state") or {}
+    name = (detail or {}).get("alarmName")
+    if state.get("value") != "OK" or sandbox.case.world.alarm(str(name)) is None:
+        return
+    sandbox.client("cloudwatch").set_alarm_state(
+        AlarmName=name, StateValue="OK", StateReason=str(state.get("reason") or "recovered")
+    )
 
 
 def _simulated(case: Case) -> tuple[str, str] | None:

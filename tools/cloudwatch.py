@@ -58,15 +58,23 @@ def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
 
 
 def resource_metrics(
-    cloudwatch: Any, dimensions: dict[str, str], now: datetime, minutes: int = 60
+    cloudwatch: Any,
+    dimensions: dict[str, str],
+    now: datetime,
+    minutes: int = 60,
+    namespace: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every metric published for the given resource dimensions, with a summary of each series."""
+    """Every metric published for the given resource dimensions (or, with no dimensions, in
+    the namespace), with a summary of each series."""
     metrics: dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+    filters: list[dict[str, Any]] = [
+        {"Dimensions": [{"Name": name, "Value": value}]} for name, value in dimensions.items()
+    ]
+    if namespace:
+        filters = [f | {"Namespace": namespace} for f in filters] or [{"Namespace": namespace}]
     try:
-        for name, value in dimensions.items():
-            pages = cloudwatch.get_paginator("list_metrics").paginate(
-                Dimensions=[{"Name": name, "Value": value}]
-            )
+        for query in filters:
+            pages = cloudwatch.get_paginator("list_metrics").paginate(**query)
             for page in pages:
                 for metric in page["Metrics"]:
                     dims = tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]))

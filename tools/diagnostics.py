@@ -16,7 +16,9 @@ from tools.logs import search_logs as search_log_events
 
 
 def resource_dimensions(resource_id: str) -> dict[str, str]:
-    """CloudWatch dimensions that identify a resource by its id or name."""
+    """CloudWatch dimensions that identify a resource by its id or name (none for a namespace)."""
+    if resource_id.startswith("AWS/"):
+        return {}
     if "=" in resource_id:
         name, value = resource_id.split("=", 1)
         return {name: value}
@@ -59,12 +61,14 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
         last value, max and change ratio (last / baseline).
 
         Args:
-            resource_id: instance id, ASG name, load balancer (app/...), or Dimension=Value.
+            resource_id: instance id, ASG name, load balancer (app/...), Dimension=Value, or a
+                namespace such as AWS/ApplicationELB for every load balancer's metrics.
             minutes: how far back to look, 5..1440.
         """
         minutes = max(5, min(minutes, 1440))
+        namespace = resource_id if resource_id.startswith("AWS/") else None
         series = resource_metrics(
-            ctx.aws.cloudwatch, resource_dimensions(resource_id), ctx.clock(), minutes
+            ctx.aws.cloudwatch, resource_dimensions(resource_id), ctx.clock(), minutes, namespace
         )
         return fence("get_resource_metrics", series)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from agents.offline.conversation import ToolCall
 from agents.offline.templates import is_signal, top_templates
 
+LOAD_BALANCERS = "AWS/ApplicationELB"
+DATABASES = "AWS/RDS"
 ANOMALY_RATIO = 1.5
+RECENT_CHANGE_SECONDS = 2 * 3600
 MIN_COUNT_LEVEL = 10
 
 
@@ -24,11 +28,12 @@ class Evidence:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    opened_at: datetime | None = None
     runbooks: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_calls(cls, task: dict[str, Any], calls: list[ToolCall]) -> Evidence:
-        evidence = cls()
+        evidence = cls(opened_at=_parse_time(task.get("opened_at")))
         seen_logs: set[tuple[str, str]] = set()
         for call in calls:
             data = call.data
@@ -55,7 +60,8 @@ class Evidence:
             elif call.name == "get_recent_changes":
                 evidence.changes = data
             elif call.name == "search_runbooks":
-                evidence.runbooks = data
+                known = {r.get("runbook_id") for r in evidence.runbooks}
+                evidence.runbooks += [r for r in data if r.get("runbook_id") not in known]
         return evidence
 
     # -- what to look at next ---------------------------------------------------------------
@@ -85,7 +91,14 @@ class Evidence:
         """The alarmed resources, and the groups found behind an alarm that named none."""
         found = self.alarm_resources()
         found += [g for g in self.groups if g not in found]
-        return found[:4]
+        if self.groups and not any(r.startswith(("app/", "net/")) for r in found):
+            found.append(LOAD_BALANCERS)  # the traffic in front of a group tells load from fault
+        if any("latency" in m.lower() or "responsetime" in m.lower() for m in self.alarm_metrics()):
+            found.append(DATABASES)  # slow answers: look at what the fleet waits on
+        return found[:6]
+
+    def alarm_metrics(self) -> list[str]:
+        return [str(a.get("metric")) for a in self.alarms if a.get("metric")]
 
     def log_scope(self) -> list[str] | None:
         """Instance ids whose log streams matter: the alarmed ones, or the alarmed group's."""
@@ -106,6 +119,25 @@ class Evidence:
                 continue  # 1 → 2 errors is noise, not a fault
             out.append(series)
         return out
+
+    def recent_changes(self, seconds: float = RECENT_CHANGE_SECONDS) -> list[dict[str, Any]]:
+        """Changes made shortly before the incident opened: the usual suspects."""
+        if self.opened_at is None:
+            return []
+        recent = []
+        for change in self.changes:
+            at = _parse_time(change.get("time"))
+            if at is not None and 0 <= (self.opened_at - at).total_seconds() <= seconds:
+                recent.append(change)
+        return recent
+
+    def change_query(self) -> str:
+        """The recent changes in words, for a runbook search of its own."""
+        words = [
+            f"recent change {c.get('action')} {' '.join(map(str, c.get('resources') or []))}"
+            for c in self.recent_changes()
+        ]
+        return " ".join(words)[:600]
 
     def symptom_query(self) -> str:
         """Symptoms in words, for the runbook search."""
@@ -133,3 +165,13 @@ def instances_in_logs(evidence: Evidence) -> list[str]:
         for instance in re.findall(r"i-[0-9a-f]{8,17}", event.get("stream", "")):
             counts[instance] = counts.get(instance, 0) + 1
     return sorted(counts, key=lambda i: -counts[i])
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -15,7 +15,6 @@ from agents.offline.actions import choose_action
 from agents.offline.evidence import Evidence, instances_in_logs
 
 ACT_THRESHOLD = 5.0
-RECENT_CHANGE_SECONDS = 2 * 3600
 
 
 def incident_brief(task: dict[str, Any]) -> str:
@@ -88,13 +87,37 @@ def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Mat
         for change in evidence.changes
         if any(word.lower() in json.dumps(change).lower() for word in symptoms.get("changes", []))
     ]
-    score += 1.0 * min(2, len(change_hits))
+    recent = [c for c in change_hits if c in evidence.recent_changes()]
+    score += 2.0 * min(2, len(recent)) + 0.5 * min(2, len(change_hits) - len(recent))
     score += 1.0 if rank == 0 else 0.0
     return Match(runbook, score, metric_hits, log_hits, change_hits)
 
 
+def recovered_diagnosis(evidence: Evidence) -> dict[str, Any] | None:
+    """Every alarm of the incident is back to OK on its own: there is nothing to heal."""
+    if not evidence.alarms or any(a.get("state") != "OK" for a in evidence.alarms):
+        return None
+    names = ", ".join(a["name"] for a in evidence.alarms)
+    return {
+        "category": "no_fault",
+        "summary": f"No fault to heal: {names} returned to OK without any action (a transient "
+        "breach or a flapping alarm). Watch for recurrence; tune the alarm if it flaps.",
+        "resources": [],
+        "evidence": [
+            f"alarm {a['name']} is OK now: {a.get('reason', '')}"[:300] for a in evidence.alarms
+        ],
+        "confidence": 0.8,
+        "runbook_id": None,
+        "proposed_action": None,
+        "recommendation": "no_action",
+    }
+
+
 def diagnose(evidence: Evidence) -> dict[str, Any]:
     """The Diagnosis: the best-matching runbook, its category, and its first fillable action."""
+    recovered = recovered_diagnosis(evidence)
+    if recovered is not None:
+        return recovered
     if not evidence.runbooks:
         return unknown_diagnosis("no runbook matches the symptoms")
     matches = sorted(

@@ -91,8 +91,11 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
         )
     if _last(calls, "get_recent_changes") is None:
         return Call("get_recent_changes", {"hours": 48})
-    if _last(calls, "search_runbooks") is None:
+    runbook_searches = [c for c in calls if c.name == "search_runbooks"]
+    if not runbook_searches:
         return Call("search_runbooks", {"query": evidence.symptom_query(), "k": 5})
+    if len(runbook_searches) == 1 and evidence.change_query():
+        return Call("search_runbooks", {"query": evidence.change_query(), "k": 3})
     patterns = evidence.runbook_log_patterns()
     if len(log_searches) == 1 and patterns:
         return Call(
