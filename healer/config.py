@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,11 @@ class HealerSettings(BaseSettings):
     approval_ttl_minutes: int = 30
     correlation_window_seconds: int = 300
     verify_poll_seconds: float = 15.0
+    kb_id: str | None = Field(None, description="Bedrock Knowledge Base id (kb --backend bedrock)")
+    opensearch_url: str | None = Field(
+        None, description="OpenSearch endpoint (an .aoss.amazonaws.com host is signed with SigV4)"
+    )
+    opensearch_index: str = "healer-runbooks"
 
     @classmethod
     def settings_customise_sources(
@@ -52,8 +58,6 @@ class HealerSettings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     def policy(self) -> PolicySettings:
-        from datetime import timedelta
-
         return PolicySettings(
             approval_threshold_usd=self.approval_threshold_usd,
             cooldown=timedelta(minutes=self.cooldown_minutes),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -58,9 +57,9 @@ def _open_local(settings: HealerSettings, rebuild: bool = False) -> OpenedIndex:
 
 
 def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
-    """A Bedrock or OpenSearch retriever from the environment (imported only when asked for)."""
+    """A Bedrock or OpenSearch retriever from the settings (imported only when asked for)."""
     if backend is Backend.BEDROCK:
-        kb_id = os.environ.get("HEALER_KB_ID")
+        kb_id = settings.kb_id
         if not kb_id:
             raise _fail("the bedrock backend is not configured: set HEALER_KB_ID")
         import boto3
@@ -69,12 +68,12 @@ def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
 
         client = boto3.client("bedrock-agent-runtime", region_name=settings.region)
         return BedrockKnowledgeBaseRetriever(client, kb_id)
-    url = os.environ.get("HEALER_OPENSEARCH_URL")
+    url = settings.opensearch_url
     if not url:
         raise _fail("the opensearch backend is not configured: set HEALER_OPENSEARCH_URL")
     from knowledge_base.opensearch import OpenSearchRetriever, aoss_client, local_client
 
-    index = os.environ.get("HEALER_OPENSEARCH_INDEX", "healer-runbooks")
+    index = settings.opensearch_index
     if ".aoss.amazonaws.com" in url:
         return OpenSearchRetriever(aoss_client(url, settings.region), index)
     return OpenSearchRetriever(local_client(url), index)
