@@ -134,10 +134,10 @@ def _confusion(matrix: dict[str, dict[str, int]]) -> str:
 
 def _timeline(timeline: list[tuple[str, float]]) -> str:
     end = max([t for _, t in timeline] + [0.001])
-    parts = ['<svg width="520" height="26">']
-    parts.append('<line x1="0" y1="13" x2="500" y2="13" stroke="#d1d5db"/>')
+    parts = ['<svg width="330" height="26">']
+    parts.append('<line x1="5" y1="13" x2="325" y2="13" stroke="#d1d5db"/>')
     for kind, t in timeline:
-        x = 500 * t / end
+        x = 5 + 320 * t / end
         colour = STEP_COLOURS.get(kind, "#9ca3af")
         parts.append(
             f'<circle cx="{x:.1f}" cy="13" r="5" fill="{colour}">'
@@ -170,7 +170,7 @@ def _histogram(values: list[float]) -> str:
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#111827;max-width:1100px}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #e5e7eb;padding:4px 8px;
 font-size:13px;text-align:left}.ok{color:#16a34a}.bad{color:#dc2626;font-weight:600}
-.matrix td{text-align:center;min-width:60px}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}
+.matrix td{text-align:center;min-width:60px}td:nth-child(7){white-space:nowrap}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}
 .kpi b{display:block;font-size:1.6rem}"""
 
 
@@ -222,7 +222,7 @@ def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
 <h2>Latency per case</h2><p>p50 {s.wall_p50_seconds:.2f} s, p95 {s.wall_p95_seconds:.2f} s</p>
 {_histogram([c.wall_seconds for c in run.scores])}
 <h2>Cases</h2><p>{legend}</p>
-<table><tr><th>case</th><th>category</th><th>action</th><th>decision</th><th>safety</th>
-<th>outcome</th><th>wall</th><th>timeline</th></tr>{"".join(case_rows)}</table>
+<table><tr><th>case</th><th>category</th><th>proposed action</th><th>decision</th><th>safety</th>
+<th>outcome</th><th>wall</th><th>timeline (hover a dot)</th></tr>{"".join(case_rows)}</table>
 </body></html>
 """

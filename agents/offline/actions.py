@@ -68,6 +68,11 @@ def _fill(
         if limits is None:
             return None, why
         params |= limits
+    elif action == "rollback_deployment" and "launch_template_version" not in params:
+        current = str(evidence.groups.get(target, {}).get("launch_template_version") or "")
+        if not current.isdigit() or int(current) < 2:
+            return None, f"no earlier launch template version to return to (current {current!r})"
+        params["launch_template_version"] = str(int(current) - 1)  # named, so the approver sees it
     elif action == "restart_service" and "service" not in params:
         unit = _unit_in_logs(evidence, runbook)
         if unit is None:
