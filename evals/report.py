@@ -170,7 +170,8 @@ def _histogram(values: list[float]) -> str:
 CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#111827;max-width:1100px}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #e5e7eb;padding:4px 8px;
 font-size:13px;text-align:left}.ok{color:#16a34a}.bad{color:#dc2626;font-weight:600}
-.matrix td{text-align:center;min-width:60px}td:nth-child(7){white-space:nowrap}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}
+.matrix td{text-align:center;min-width:60px}td:nth-child(7){white-space:nowrap}
+.kpi{display:inline-block;margin:0 1.5rem 1rem 0}
 .kpi b{display:block;font-size:1.6rem}"""
 
 
