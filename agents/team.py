@@ -33,11 +33,14 @@ from tools.remediation_tools import remediation_tools
 class Effort:
     """What an incident cost in agent work."""
 
+    model_calls: int = 0
     tool_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
 
     def add(self, result: Any) -> None:
+        """Add one agent run (its event-loop cycles are its model calls)."""
+        self.model_calls += result.metrics.cycle_count
         usage = result.metrics.accumulated_usage
         self.input_tokens += usage.get("inputTokens", 0)
         self.output_tokens += usage.get("outputTokens", 0)
@@ -149,8 +152,3 @@ class IncidentTeam:
         )
         self.effort.add(result)
         return str(result), hook
-
-
-def model_calls(model: Model) -> int:
-    """Model calls served so far (the offline engine counts them)."""
-    return int(getattr(model, "calls", 0))

@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Literal
 
-from agents.team import IncidentTeam
+from agents.team import Effort, IncidentTeam
 from healer.domain import (
     Approval,
     ApprovalStatus,
@@ -65,6 +66,13 @@ def _history(services: Services, incident: Incident) -> list[PastAction]:
     return [a for r in incident.resources for a in services.store.past_actions(r, since)]
 
 
+def _record_effort(services: Services, incident_id: str, effort: Effort) -> None:
+    """Add an agent team's work to the incident's effort (model and tool calls, tokens)."""
+    totals = services.effort.setdefault(incident_id, {})
+    for name, value in asdict(effort).items():
+        totals[name] = totals.get(name, 0) + value
+
+
 def investigate(services: Services, incident: Incident) -> Incident:
     """The supervisor's agents diagnose, price and propose: a RemediationPlan."""
     team = team_for(services, incident)
@@ -78,12 +86,7 @@ def investigate(services: Services, incident: Incident) -> Incident:
             "region": incident.region,
         }
     )
-    services.effort[incident.id] = {
-        "model_calls": getattr(team.model, "calls", None),
-        "tool_calls": team.effort.tool_calls,
-        "input_tokens": team.effort.input_tokens,
-        "output_tokens": team.effort.output_tokens,
-    }
+    _record_effort(services, incident.id, team.effort)
     services.store.append(
         incident.id, "diagnosed", "agent:diagnostician", plan.diagnosis.model_dump(mode="json")
     )
@@ -191,6 +194,7 @@ def remediate(services: Services, incident: Incident) -> Incident:
         )
     team = team_for(services, incident)
     report, hook = team.remediator(plan.action, incident.alarms)
+    _record_effort(services, incident.id, team.effort)
     record = services.store.get_execution(incident.id, digest)
     if record is None or record.status != "succeeded":
         why = "; ".join(hook.cancelled) or (record.result if record else report)
