@@ -12,7 +12,7 @@ from healer.errors import CaseError
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES_DIR = ROOT / "evals" / "cases"
-SPEC_EXAMPLES = Path("/work/shared/spec/examples")
+SPEC_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 DISK_CASE = CASES_DIR / "dev-disk-full-web.yaml"
 
 
