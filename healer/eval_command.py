@@ -116,3 +116,5 @@ def _print(
     )
     for t in thresholds:
         console.print(f"  {_mark(t.ok)} {t.metric} {t.bound} {t.limit}: {t.value}")
+    passed = sum(s.passed for s in scores)
+    console.print(f"eval: {passed} passed, {len(scores) - passed} failed")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.clock import NOW, FakeClock
 from fakes.scripted_model import ScriptedModel, Text, ToolCall
 from strands import Agent
 
@@ -34,19 +35,8 @@ from tools.remediation_tools import EXECUTE_ACTION, remediation_tools
 
 CASE = Path(__file__).resolve().parents[2] / "evals" / "cases" / "dev-disk-full-web.yaml"
 WEB_1, WEB_2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 CLEAR_WEB_1 = ActionProposal(action=ActionId.CLEAR_DISK_SPACE, target=WEB_1)
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class NoRunbooks:

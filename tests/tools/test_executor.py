@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.clock import NOW, FakeClock
 
 from healer.cases import load_case
 from healer.catalog import default_catalog
@@ -23,19 +24,8 @@ from tools.remediation import Executor
 CASES_DIR = Path(__file__).resolve().parents[2] / "evals" / "cases"
 DISK, SURGE = "dev-disk-full-web", "dev-traffic-surge-api"
 WEB_1, WEB_2 = "i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 CLEAR_WEB_1 = ActionProposal(action=ActionId.CLEAR_DISK_SPACE, target=WEB_1)
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
