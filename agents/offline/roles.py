@@ -31,6 +31,15 @@ LOG_TERMS = [
 ]
 
 
+def _proposal(task: dict[str, Any]) -> dict[str, Any]:
+    """The catalog action a task is about, as tool input."""
+    return {
+        "action": task.get("action"),
+        "target": task.get("target"),
+        "params": task.get("params", {}),
+    }
+
+
 def _last(calls: list[ToolCall], name: str) -> ToolCall | None:
     found = [c for c in calls if c.name == name]
     return found[-1] if found else None
@@ -108,14 +117,7 @@ def cost_analyst(task: dict[str, Any], calls: list[ToolCall]) -> Call:
     """estimate_cost → CostEstimate."""
     estimate = _last(calls, "estimate_cost")
     if estimate is None:
-        return Call(
-            "estimate_cost",
-            {
-                "action": task.get("action"),
-                "target": task.get("target"),
-                "params": task.get("params", {}),
-            },
-        )
+        return Call("estimate_cost", _proposal(task))
     data = estimate.data
     if isinstance(data, dict):
         return Call("CostEstimate", data)
@@ -128,14 +130,7 @@ def remediator(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
     """execute_action (once) → get_alarm_state → report."""
     execution = _last(calls, "execute_action")
     if execution is None:
-        return Call(
-            "execute_action",
-            {
-                "action": task.get("action"),
-                "target": task.get("target"),
-                "params": task.get("params", {}),
-            },
-        )
+        return Call("execute_action", _proposal(task))
     if execution.status != "success":
         return Say(f"The action was refused or failed; nothing else was tried: {execution.text}")
     if _last(calls, "get_alarm_state") is None and task.get("alarms"):
