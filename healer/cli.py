@@ -191,7 +191,9 @@ def _decide(incident_id: str, user: str, approve: bool) -> None:
     if not case_path:
         raise _fail("this incident runs on AWS: answer it in Slack or through the workflow")
     case = load_case(Path(case_path))
-    with sandbox_for(case, Path(case_path), store, settings, _PrintingChannel()) as (_, services):
+    with sandbox_for(
+        case, Path(case_path), store, settings, _PrintingChannel(), world=incident.world
+    ) as (_, services):
         try:
             if approve:
                 approve_incident(services, incident_id, user)

@@ -416,6 +416,11 @@ class Incident(BaseModel):
     outcome: Outcome | None = None
     closed_at: datetime | None = None
     requested_by: str | None = None
+    world: str = Field(
+        "",
+        description="The account/region, or the one sandbox run, the incident belongs to: "
+        "correlation and action history never cross worlds.",
+    )
     runtime: dict[str, str] = Field(default_factory=dict)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ def sandbox_services(
     channel: ApprovalChannel,
     clock: Callable[[], datetime],
     runtime: dict[str, str],
+    world: str,
 ) -> Services:
     """Services wired to a running sandbox account."""
     retriever, runbooks = runbook_knowledge(settings.runbooks_dir.resolve())
@@ -81,6 +83,7 @@ def sandbox_services(
         verify_poll_seconds=0.2,
         verify_timeout_cap_seconds=3.0,
         runtime=runtime,
+        world=world,
         trail_log_group=CHANGES_LOG_GROUP,
     )
 
@@ -92,8 +95,13 @@ def sandbox_for(
     store: SqliteStore,
     settings: HealerSettings,
     channel: ApprovalChannel | None = None,
+    world: str | None = None,
 ) -> Iterator[tuple[Sandbox, Services]]:
-    """A running sandbox seeded from the case, and services bound to it."""
+    """A running sandbox seeded from the case, and services bound to it.
+
+    Each replay is a world of its own (a fresh account): incidents, correlation and action
+    history of earlier replays never leak into it. Resuming an incident passes its `world`.
+    """
     with Sandbox(case) as sandbox:
         yield (
             sandbox,
@@ -104,6 +112,7 @@ def sandbox_for(
                 channel=channel or RecordingChannel(),
                 clock=ReplayClock(),
                 runtime={"sandbox_case": str(case_path.resolve())},
+                world=world or f"sandbox:{case.id}:{uuid.uuid4().hex[:12]}",
             ),
         )
 

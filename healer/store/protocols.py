@@ -40,15 +40,19 @@ class IncidentStore(Protocol):
         """The incident, or None."""
         ...
 
-    def find_open_for(self, resources: builtins.list[str], since: datetime) -> Incident | None:
+    def find_open_for(
+        self, resources: builtins.list[str], since: datetime, world: str | None = None
+    ) -> Incident | None:
         """The newest open incident opened at or after `since` sharing a resource."""
         ...
 
-    def latest_open(self, since: datetime) -> Incident | None:
+    def latest_open(self, since: datetime, world: str | None = None) -> Incident | None:
         """The newest open incident opened at or after `since`."""
         ...
 
-    def past_actions(self, target: str, since: datetime) -> builtins.list[PastAction]:
+    def past_actions(
+        self, target: str, since: datetime, world: str | None = None
+    ) -> builtins.list[PastAction]:
         """Actions begun on `target` at or after `since`, oldest first (from the ledger)."""
         ...
 

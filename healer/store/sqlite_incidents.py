@@ -9,6 +9,9 @@ from healer.domain import ActionId, Incident, PastAction, Step
 from healer.store.canonical import sortable
 from healer.store.sqlite_base import SqliteBase
 
+# `world` scoping: no filter when the parameter is None, else the incident document's `world`.
+_IN_WORLD = "(? IS NULL OR json_extract(i.doc, '$.world') = ?)"
+
 
 class SqliteIncidentStore(SqliteBase):
     """`IncidentStore` over SQLite."""
@@ -37,8 +40,11 @@ class SqliteIncidentStore(SqliteBase):
             row = db.execute("SELECT doc FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         return None if row is None else Incident.model_validate_json(row["doc"])
 
-    def find_open_for(self, resources: builtins.list[str], since: datetime) -> Incident | None:
-        """The newest open incident opened at or after `since` sharing a resource."""
+    def find_open_for(
+        self, resources: builtins.list[str], since: datetime, world: str | None = None
+    ) -> Incident | None:
+        """The newest open incident opened at or after `since` sharing a resource (in `world`
+        when given: an account, or one sandbox run)."""
         wanted = sorted(set(resources))
         if not wanted:
             return None
@@ -47,32 +53,38 @@ class SqliteIncidentStore(SqliteBase):
             row = db.execute(
                 "SELECT doc FROM incidents i WHERE closed = 0 AND opened_at >= ? AND EXISTS"
                 " (SELECT 1 FROM incident_resources r WHERE r.incident_id = i.id"
-                f" AND r.resource IN ({marks})) ORDER BY opened_at DESC, id DESC LIMIT 1",
-                (sortable(since, "since"), *wanted),
+                f" AND r.resource IN ({marks})) AND {_IN_WORLD}"
+                " ORDER BY opened_at DESC, id DESC LIMIT 1",
+                (sortable(since, "since"), *wanted, world, world),
             ).fetchone()
         return None if row is None else Incident.model_validate_json(row["doc"])
 
-    def latest_open(self, since: datetime) -> Incident | None:
-        """The newest open incident opened at or after `since`."""
+    def latest_open(self, since: datetime, world: str | None = None) -> Incident | None:
+        """The newest open incident opened at or after `since` (in `world` when given)."""
         with self._read() as db:
             row = db.execute(
-                "SELECT doc FROM incidents WHERE closed = 0 AND opened_at >= ?"
+                f"SELECT doc FROM incidents i WHERE closed = 0 AND opened_at >= ? AND {_IN_WORLD}"
                 " ORDER BY opened_at DESC, id DESC LIMIT 1",
-                (sortable(since, "since"),),
+                (sortable(since, "since"), world, world),
             ).fetchone()
         return None if row is None else Incident.model_validate_json(row["doc"])
 
-    def past_actions(self, target: str, since: datetime) -> builtins.list[PastAction]:
-        """Actions begun on `target` at or after `since`, oldest first, whatever their result.
+    def past_actions(
+        self, target: str, since: datetime, world: str | None = None
+    ) -> builtins.list[PastAction]:
+        """Actions begun on `target` at or after `since` (by incidents of `world` when given),
+        oldest first, whatever their result.
 
         An action that failed, or whose outcome is not known yet, still counts: its side
         effect may have happened.
         """
         with self._read() as db:
             rows = db.execute(
-                "SELECT action, target, started_at FROM executions"
-                " WHERE target = ? AND started_at >= ? ORDER BY started_at",
-                (target, sortable(since, "since")),
+                "SELECT e.action, e.target, e.started_at FROM executions e"
+                " LEFT JOIN incidents i ON i.id = e.incident_id"
+                f" WHERE e.target = ? AND e.started_at >= ? AND {_IN_WORLD}"
+                " ORDER BY e.started_at",
+                (target, sortable(since, "since"), world, world),
             ).fetchall()
         return [
             PastAction(

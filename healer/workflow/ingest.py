@@ -58,11 +58,12 @@ def ingest(services: Services, raw: Any) -> IngestResult:
         return IngestResult(status="suppressed", reason=drop, alarm=event.alarm_name)
 
     now = services.clock()
+    world = services.world or f"{event.account}/{event.region}"
     resources = resources_of(services, event)
     since = now - timedelta(seconds=services.correlation_window_seconds)
-    incident = store.find_open_for(resources, since) if resources else None
+    incident = store.find_open_for(resources, since, world) if resources else None
     if incident is None:
-        latest = store.latest_open(since)
+        latest = store.latest_open(since, world)
         # an alarm naming no instance or group joins the newest open incident; an incident whose
         # resources are still unknown (it began with such an alarm) absorbs the next alarm
         if latest is not None and (not _resolvable(event) or not latest.resources):
@@ -91,6 +92,7 @@ def ingest(services: Services, raw: Any) -> IngestResult:
         region=event.region,
         alarms=[event.alarm_name],
         resources=resources,
+        world=world,
         runtime=dict(services.runtime),
     )
     store.save(incident)

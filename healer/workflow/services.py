@@ -75,5 +75,6 @@ class Services:
     verify_poll_seconds: float = 15.0
     verify_timeout_cap_seconds: float | None = None
     runtime: dict[str, str] = field(default_factory=dict)
+    world: str | None = None
     trail_log_group: str = "/healer/cloudtrail"
     effort: dict[str, Any] = field(default_factory=dict)

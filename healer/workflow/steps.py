@@ -63,7 +63,8 @@ def team_for(services: Services, incident: Incident) -> IncidentTeam:
 
 def _history(services: Services, incident: Incident) -> list[PastAction]:
     since = services.clock() - timedelta(hours=1)
-    return [a for r in incident.resources for a in services.store.past_actions(r, since)]
+    store = services.store
+    return [a for r in incident.resources for a in store.past_actions(r, since, incident.world)]
 
 
 def _record_effort(services: Services, incident_id: str, effort: Effort) -> None:

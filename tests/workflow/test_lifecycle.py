@@ -120,7 +120,8 @@ def test_a_waiting_incident_survives_a_restart_and_resumes_on_approval(
     first.close()
 
     restarted = SqliteStore(settings.store_path)  # a new process would open the same file
-    with sandbox_for(load_case(path), path, restarted, settings) as (_, services):
+    world = result.incidents[0].world
+    with sandbox_for(load_case(path), path, restarted, settings, world=world) as (_, services):
         approve(services, incident_id, "U024BE7LH")
         with pytest.raises(ActionRejected):
             approve(services, incident_id, "U024BE7LH")  # not waiting any more
@@ -173,3 +174,22 @@ def test_instructions_in_a_log_line_are_data_not_orders(
     assert incident.plan.action.target == "i-0a1b2c3d4e5f60001"
     started = [e for e in store.events(incident.id) if e.kind == "action_started"]
     assert [e.data["action"] for e in started] == ["clear_disk_space"]
+
+
+def test_replays_are_worlds_apart_history_and_correlation_never_cross(
+    store: SqliteStore, settings: HealerSettings
+) -> None:
+    path = CASES / "dev-disk-full-web.yaml"
+    waiting = _replay(
+        CASES / "dev-traffic-surge-api.yaml", store, settings, ask_human=lambda incident: None
+    )
+    first = _replay(path, store, settings)
+    second = _replay(path, store, settings)  # same ids, same store, a minute later
+    for result in (first, second):
+        incident = result.incidents[0]
+        assert incident.governance is not None
+        assert incident.governance.decision == "auto_heal", incident.governance.reasons
+    assert first.incidents[0].world != second.incidents[0].world
+    again = _replay(CASES / "dev-traffic-surge-api.yaml", store, settings)
+    assert again.ingests[0].status == "opened", "an open incident of another replay is not joined"
+    assert again.incidents[0].id != waiting.incidents[0].id
