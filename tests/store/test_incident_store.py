@@ -150,3 +150,20 @@ def test_naive_times_are_refused_with_the_field_named(
         store.save(make_incident("inc-1", opened_at=T0.replace(tzinfo=None)))
     with pytest.raises(ValueError, match="since"):
         store.latest_open(T0.replace(tzinfo=None))
+
+
+def test_correlation_and_history_stay_within_a_world(
+    store: SqliteStore, make_incident: IncidentFactory
+) -> None:
+    store.save(make_incident("a", opened_at=T0, resources=["i-1"], world="111/us-east-1"))
+    store.save(make_incident("b", opened_at=T0, resources=["i-1"], world="222/us-east-1"))
+    store.begin("a", "h1", ActionId.RESTART_SERVICE, "i-1", {}, at=T0)
+
+    found = store.find_open_for(["i-1"], T0 - timedelta(minutes=1), "111/us-east-1")
+    latest = store.latest_open(T0 - timedelta(minutes=1), "222/us-east-1")
+
+    assert found is not None and found.id == "a"
+    assert latest is not None and latest.id == "b"
+    assert store.find_open_for(["i-1"], T0 - timedelta(minutes=1), "333/eu-west-1") is None
+    assert len(store.past_actions("i-1", T0 - timedelta(hours=1), "111/us-east-1")) == 1
+    assert store.past_actions("i-1", T0 - timedelta(hours=1), "222/us-east-1") == []
