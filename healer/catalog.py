@@ -49,5 +49,10 @@ class Catalog:
 
 
 @cache
+def load_catalog(path: Path) -> Catalog:
+    """The catalog at `path`, read once per process."""
+    return Catalog.from_file(path)
+
+
 def default_catalog() -> Catalog:
-    return Catalog.from_file(RUNBOOKS_DIR / "catalog.yaml")
+    return load_catalog(RUNBOOKS_DIR / "catalog.yaml")

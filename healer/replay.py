@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.models import build_model
 from healer.cases import Case
-from healer.catalog import Catalog
+from healer.catalog import load_catalog
 from healer.config import HealerSettings
 from healer.domain import Incident, Step
 from healer.errors import ActionRejected
@@ -67,7 +67,7 @@ def sandbox_services(
     return Services(
         store=store,
         aws=AwsClients.from_factory(sandbox, sandbox.region),
-        catalog=Catalog.from_file(settings.runbooks_dir / "catalog.yaml"),
+        catalog=load_catalog(settings.runbooks_dir / "catalog.yaml"),
         retriever=retriever,
         runbooks=runbooks,
         prices=TablePriceSource(sandbox.prices),

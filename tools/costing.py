@@ -7,7 +7,7 @@ from typing import Any
 from strands import tool
 
 from healer.catalog import Catalog
-from healer.domain import ActionProposal, CostEstimate
+from healer.domain import ActionProposal, CostEstimate, TargetFacts
 from tools.aws import AwsClients
 from tools.context import ToolContext
 from tools.fence import fence
@@ -16,13 +16,20 @@ from tools.pricing import PriceSource, estimate_cost
 
 
 def price_proposal(
-    aws: AwsClients, catalog: Catalog, prices: PriceSource, proposal: ActionProposal
+    aws: AwsClients,
+    catalog: Catalog,
+    prices: PriceSource,
+    proposal: ActionProposal,
+    target: tuple[TargetFacts, str | None] | None = None,
 ) -> CostEstimate:
-    """The cost of a proposal, from the catalog's formula, the target's facts and prices."""
+    """The cost of a proposal, from the catalog's formula, the target's facts and prices.
+
+    `target` is the (facts, instance type) pair when the caller has already read it.
+    """
     spec = catalog.get(proposal.action)
     if spec is None:
         return CostEstimate(usd=None, breakdown=f"{proposal.action} is not a catalog action")
-    facts, instance_type = target_facts(aws.ec2, aws.autoscaling, proposal.target)
+    facts, instance_type = target or target_facts(aws.ec2, aws.autoscaling, proposal.target)
     if not facts.exists:
         return CostEstimate(usd=None, breakdown=f"target {proposal.target} does not exist")
     return estimate_cost(

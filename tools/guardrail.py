@@ -43,8 +43,9 @@ def evaluate_plan(
     cost: CostEstimate | None = None
     facts = TargetFacts(exists=False)
     if proposal is not None:
-        facts, _ = target_facts(aws.ec2, aws.autoscaling, proposal.target)
-        cost = price_proposal(aws, catalog, prices, proposal) if facts.exists else None
+        facts, instance_type = target_facts(aws.ec2, aws.autoscaling, proposal.target)
+        if facts.exists:
+            cost = price_proposal(aws, catalog, prices, proposal, (facts, instance_type))
     decision = decide(
         PolicyInput(
             recommendation=recommendation,

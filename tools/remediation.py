@@ -33,7 +33,7 @@ from tools.autoscaling_actions import (
 )
 from tools.aws import AwsClients
 
-TERMINAL_COMMAND_STATES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
+TERMINAL_STATES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
 SSM_PARAMETER_NAMES = {
     "service": "ServiceName",
     "paths": "Paths",
@@ -202,31 +202,35 @@ class Executor:
             raise ToolUnavailable(f"send_command {document} failed: {exc}") from exc
         return str(response["Command"]["CommandId"])
 
+    def _command_status(self, command_id: str, instance_id: str) -> str:
+        try:
+            invocation = self._aws.ssm.get_command_invocation(
+                CommandId=command_id, InstanceId=instance_id
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise ToolUnavailable(f"get_command_invocation failed: {exc}") from exc
+        return str(invocation["Status"])
+
     def _wait_command(self, command_id: str, instance_id: str) -> tuple[str, str, str]:
-        deadline = time.monotonic() + self._timeout
-        while True:
-            try:
-                invocation = self._aws.ssm.get_command_invocation(
-                    CommandId=command_id, InstanceId=instance_id
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise ToolUnavailable(f"get_command_invocation failed: {exc}") from exc
-            state = invocation["Status"]
-            if state in TERMINAL_COMMAND_STATES or time.monotonic() > deadline:
-                ok = state == "Success"
-                return "succeeded" if ok else "failed", command_id, f"SSM command {state}"
-            time.sleep(self._poll)
+        state = self._wait(lambda: self._command_status(command_id, instance_id))
+        return _outcome(state), command_id, f"SSM command {state}"
 
     def _wait_automation(self, execution_id: str) -> tuple[str, str, str]:
+        state = self._wait(lambda: self._automation.status(execution_id))
+        return _outcome(state), execution_id, f"SSM Automation {state}"
+
+    def _wait(self, status: Callable[[], str]) -> str:
+        """Poll until a terminal state or the timeout; returns the last state seen."""
         deadline = time.monotonic() + self._timeout
         while True:
-            state = self._automation.status(execution_id)
-            if state in {"Success", "Failed", "Cancelled", "TimedOut"} or (
-                time.monotonic() > deadline
-            ):
-                ok = state == "Success"
-                return "succeeded" if ok else "failed", execution_id, f"SSM Automation {state}"
+            state = status()
+            if state in TERMINAL_STATES or time.monotonic() > deadline:
+                return state
             time.sleep(self._poll)
+
+
+def _outcome(state: str) -> str:
+    return "succeeded" if state == "Success" else "failed"
 
 
 def check_approval(approval: Approval | None, digest: str, now: datetime) -> Approval:

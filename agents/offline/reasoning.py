@@ -87,7 +87,8 @@ def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Mat
         for change in evidence.changes
         if any(word.lower() in json.dumps(change).lower() for word in symptoms.get("changes", []))
     ]
-    recent = [c for c in change_hits if c in evidence.recent_changes()]
+    recent_changes = evidence.recent_changes()
+    recent = [c for c in change_hits if c in recent_changes]
     score += 2.0 * min(2, len(recent)) + 0.5 * min(2, len(change_hits) - len(recent))
     score += 1.0 if rank == 0 else 0.0
     return Match(runbook, score, metric_hits, log_hits, change_hits)
