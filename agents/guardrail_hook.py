@@ -10,18 +10,20 @@ from typing import Any
 from strands.hooks import BeforeToolCallEvent, HookProvider, HookRegistry
 
 from healer.catalog import Catalog
-from healer.domain import ActionProposal, Approval, plan_hash
+from healer.domain import ActionProposal, Approval
 from healer.errors import ActionRejected, ApprovalRequired
-from tools.remediation import check_approval
+from tools.remediation import Blocked, check_approval
 from tools.remediation_tools import EXECUTE_ACTION
 
 log = logging.getLogger(__name__)
 
 
 class GuardrailHook(HookProvider):
-    """Before `execute_action` runs, require an approval bound to the exact plan's hash.
+    """Before `execute_action` runs, require an approval of exactly this action, target and
+    parameters, APPROVED and unexpired.
 
-    `approval_for` returns the incident's current approval (automatic or human), or None.
+    `approval_for` returns the incident's current approval (automatic or human), or None;
+    `on_blocked` is told of every cancelled call (the audit records it).
     """
 
     def __init__(
@@ -30,8 +32,10 @@ class GuardrailHook(HookProvider):
         catalog: Catalog,
         approval_for: Callable[[str], Approval | None],
         clock: Callable[[], datetime],
+        on_blocked: Blocked | None = None,
     ) -> None:
         self._incident_id = incident_id
+        self._on_blocked = on_blocked
         self._catalog = catalog
         self._approval_for = approval_for
         self._clock = clock
@@ -51,6 +55,8 @@ class GuardrailHook(HookProvider):
                 self._incident_id,
                 reason,
             )
+            if self._on_blocked is not None:
+                self._on_blocked(reason, dict(event.tool_use.get("input") or {}))
             event.cancel_tool = f"Refused by the guardrail: {reason}"
 
     def refusal(self, tool_input: dict[str, Any]) -> str | None:
@@ -69,9 +75,7 @@ class GuardrailHook(HookProvider):
         except ValueError as exc:
             return f"invalid parameters: {exc}"
         try:
-            check_approval(
-                self._approval_for(self._incident_id), plan_hash(proposal), self._clock()
-            )
+            check_approval(self._approval_for(self._incident_id), proposal, self._clock())
         except (ApprovalRequired, ActionRejected) as exc:
             return str(exc)
         return None

@@ -9,6 +9,7 @@ from typing import Any
 
 from strands import Agent, tool
 from strands.models.model import Model
+from strands.tools.executors import ConcurrentToolExecutor, SequentialToolExecutor
 
 from agents import prompts
 from agents.guardrail_hook import GuardrailHook
@@ -26,6 +27,7 @@ from tools.costing import cost_tools
 from tools.diagnostics import diagnostic_tools
 from tools.fence import fence
 from tools.guardrail import guardrail_tools
+from tools.remediation import Blocked
 from tools.remediation_tools import remediation_tools
 
 
@@ -61,8 +63,12 @@ class IncidentTeam:
         history: list[PastAction],
         settings: PolicySettings,
         approval_for: Callable[[str], Approval | None],
+        alarms: list[str],
+        on_blocked: Blocked | None = None,
     ) -> None:
         self.ctx = ctx
+        self.alarms = alarms
+        self.on_blocked = on_blocked
         self.model = model
         self.history = history
         self.settings = settings
@@ -70,7 +76,12 @@ class IncidentTeam:
         self.effort = Effort()
 
     def _agent(
-        self, name: str, prompt: str, tools: list[Any], hooks: list[Any] | None = None
+        self,
+        name: str,
+        prompt: str,
+        tools: list[Any],
+        hooks: list[Any] | None = None,
+        sequential: bool = False,
     ) -> Agent:
         return Agent(
             model=self.model,
@@ -79,6 +90,7 @@ class IncidentTeam:
             tools=tools,
             hooks=hooks or [],
             callback_handler=None,
+            tool_executor=SequentialToolExecutor() if sequential else ConcurrentToolExecutor(),
         )
 
     def diagnostician(self, incident: str) -> Diagnosis:
@@ -125,6 +137,8 @@ class IncidentTeam:
             self.ctx.aws,
             self.ctx.catalog,
             self.ctx.prices,
+            self.ctx.runbooks,
+            self.alarms,
             self.history,
             self.ctx.clock,
             self.settings,
@@ -137,17 +151,27 @@ class IncidentTeam:
         self.effort.add(result)
         return result.structured_output  # type: ignore[return-value]
 
-    def remediator(self, proposal: ActionProposal, alarms: list[str]) -> tuple[str, GuardrailHook]:
-        """Run the approved action through the guarded tool; returns the report and the hook."""
+    def remediator(self, proposal: ActionProposal) -> tuple[str, GuardrailHook]:
+        """Run the approved action through the guarded tool, one tool call at a time; returns
+        the report and the hook."""
         hook = GuardrailHook(
-            self.ctx.incident_id, self.ctx.catalog, self.approval_for, self.ctx.clock
+            self.ctx.incident_id,
+            self.ctx.catalog,
+            self.approval_for,
+            self.ctx.clock,
+            self.on_blocked,
         )
         agent = self._agent(
-            "remediator", prompts.REMEDIATOR, remediation_tools(self.ctx), hooks=[hook]
+            "remediator",
+            prompts.REMEDIATOR,
+            remediation_tools(self.ctx),
+            hooks=[hook],
+            sequential=True,
         )
         result = agent(
             _task(
-                "Run this approved action.", {**proposal.model_dump(mode="json"), "alarms": alarms}
+                "Run this approved action.",
+                {**proposal.model_dump(mode="json"), "alarms": self.alarms},
             )
         )
         self.effort.add(result)

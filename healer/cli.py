@@ -33,6 +33,7 @@ app.add_typer(kb_app, name="kb")
 app.command("eval")(eval_command)
 console = Console(highlight=False)
 
+AS_HELP = "Slack user id to act as (a local stand-in for Slack identity; not verified)"
 DEMO_CASES = ("dev-disk-full-web", "dev-traffic-surge-api")
 
 
@@ -207,13 +208,17 @@ def _decide(incident_id: str, user: str, approve: bool) -> None:
 
 
 @app.command()
-def approve(incident_id: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
-    """Approve the pending action of an incident, as an allowed approver; it then runs."""
+def approve(incident_id: str, as_user: Annotated[str, typer.Option("--as", help=AS_HELP)]) -> None:
+    """Approve the pending action of an incident, as an allowed approver; it then runs.
+
+    `--as` is a local stand-in for a Slack identity: on one machine nothing proves who you are,
+    so use it only for sandbox replays. On AWS, approvals come from verified Slack requests.
+    """
     _decide(incident_id, as_user, approve=True)
 
 
 @app.command()
-def reject(incident_id: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
+def reject(incident_id: str, as_user: Annotated[str, typer.Option("--as", help=AS_HELP)]) -> None:
     """Reject the pending action of an incident; nothing runs."""
     _decide(incident_id, as_user, approve=False)
 

@@ -365,14 +365,46 @@ class GovernanceDecision(BaseModel):
     plan_hash: str | None = None
 
 
-def plan_hash(action: ActionProposal, document_version: str = "1") -> str:
-    """Hash of the exact plan an approval is bound to."""
+class IncidentScope(BaseModel):
+    """What AWS facts and the cited runbook say an incident covers, read by the guardrail itself.
+
+    `resources` are the alarmed instances and groups, the groups of alarmed instances, the members
+    of alarmed groups and the instances behind alarmed load balancers / target groups. `units` are
+    the systemd units tied to the incident by facts: named by an alarm's metric dimensions,
+    declared by the runbook, or reported by systemd itself in the host's system log.
+    """
+
+    model_config = _FROZEN
+
+    resources: tuple[str, ...] = ()
+    category: Category | None = None
+    runbook_id: str | None = None
+    runbook_category: Category | None = None
+    runbook_actions: tuple[ActionId, ...] = ()
+    units: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="instance id -> units tied to the incident on it"
+    )
+
+
+def plan_hash(
+    action: ActionProposal,
+    *,
+    cost_usd: float | None = None,
+    document_sha256: str | None = None,
+    facts: TargetFacts | None = None,
+) -> str:
+    """Hash of the exact plan an approval is bound to: the action, its target and parameters,
+    the cost estimate (in cents), the SSM document's content hash and the target facts the
+    decision was made on. If any of them changes, the approval no longer applies."""
+    cents = None if cost_usd is None or cost_usd != cost_usd else round(cost_usd * 100)
     canonical = json.dumps(
         {
             "action": action.action.value,
             "target": action.target,
             "params": action.params,
-            "document_version": document_version,
+            "cost_cents": cents,
+            "document_sha256": document_sha256,
+            "facts": facts.model_dump(mode="json") if facts else None,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -397,6 +429,14 @@ class Approval(BaseModel):
     expires_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    plan: ActionProposal | None = Field(
+        default=None, description="The exact action, target and parameters approved, in clear."
+    )
+    requested_by: str | None = Field(
+        default=None, description="Who asked for the action (chat or CLI); may not approve it."
+    )
+    approvals_needed: int = 1
+    approved_by: tuple[str, ...] = ()
 
 
 class Incident(BaseModel):
@@ -422,6 +462,7 @@ class Incident(BaseModel):
         "correlation and action history never cross worlds.",
     )
     runtime: dict[str, str] = Field(default_factory=dict)
+    version: int = Field(default=0, description="Bumped by every save; a stale save is refused.")
 
 
 class AuditEvent(BaseModel):
@@ -466,9 +507,12 @@ AUDIT_KINDS = (
     "cost_estimated",
     "governance_decided",
     "approval_requested",
+    "approval_refused",
     "approved",
+    "approval_consumed",
     "rejected",
     "expired",
+    "action_blocked",
     "action_started",
     "action_succeeded",
     "action_failed",

@@ -15,6 +15,10 @@ class ToolUnavailable(HealerError):
     """A dependency (AWS, a store) failed: the workflow retries with backoff."""
 
 
+class ConcurrentUpdate(ToolUnavailable):
+    """Another writer changed a record first (optimistic concurrency): reload and retry."""
+
+
 class ApprovalRequired(HealerError):
     """The action needs a valid human approval: a human decides."""
 

@@ -11,7 +11,13 @@ This is code the model cannot reach. It implements the default policy of the rep
 4. the same action on the same resource within the cooldown, or too many actions on one resource
    within an hour -> needs_approval;
 5. confidence below the minimum -> needs_approval;
-6. otherwise -> auto_heal.
+6. the plan does not belong to its incident -> needs_approval: its target is outside the scope
+   AWS gives the incident, the cited runbook is missing, is for another category or does not list
+   the action, or a restarted unit is not tied to the incident by facts;
+7. otherwise -> auto_heal.
+
+Restarting a host-critical unit (sshd, the SSM agent, auditd, ...) is high risk; so is
+restarting, isolating, replacing or resizing a stateful instance.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from healer.domain import (
     CostEstimate,
     Decision,
     GovernanceDecision,
+    IncidentScope,
     PastAction,
     Risk,
     TargetFacts,
@@ -36,10 +43,35 @@ from healer.domain import (
 )
 
 STATEFUL_SENSITIVE = {
+    ActionId.RESTART_SERVICE,
     ActionId.RESTART_INSTANCE,
     ActionId.REPLACE_INSTANCE,
+    ActionId.ISOLATE_INSTANCE,
     ActionId.RESIZE_INSTANCE,
 }
+HOST_CRITICAL_UNITS = frozenset(
+    {
+        "sshd",
+        "ssh",
+        "amazon-ssm-agent",
+        "snap.amazon-ssm-agent.amazon-ssm-agent",
+        "auditd",
+        "rsyslog",
+        "dbus",
+        "network",
+        "NetworkManager",
+        "cloud-init",
+        "chronyd",
+        "crond",
+        "cron",
+    }
+)
+"""Units whose restart can cut operators, the healer or the audit off the host."""
+
+
+def unit_name(service: str) -> str:
+    """A systemd unit as named without its `.service` suffix."""
+    return service.removesuffix(".service")
 
 
 class PolicySettings(BaseModel):
@@ -67,6 +99,8 @@ class PolicyInput(BaseModel):
     confidence: float = 0.0
     suggested_risk: Risk | None = None
     history: tuple[PastAction, ...] = ()
+    scope: IncidentScope | None = None
+    document_sha256: str | None = None
     now: datetime
 
 
@@ -92,7 +126,12 @@ def decide(plan: PolicyInput, settings: PolicySettings | None = None) -> Governa
         decision=decision,
         risk=risk,
         reasons=tuple(reasons + approval_reasons),
-        plan_hash=plan_hash(proposal),
+        plan_hash=plan_hash(
+            proposal,
+            cost_usd=plan.cost.usd if plan.cost else None,
+            document_sha256=plan.document_sha256,
+            facts=plan.target,
+        ),
     )
 
 
@@ -167,6 +206,9 @@ def assess_risk(plan: PolicyInput) -> tuple[Risk, list[str]]:
         raise_to(Risk.HIGH, "capacity would drop below the ASG's minimum")
     if target.stateful and action in STATEFUL_SENSITIVE:
         raise_to(Risk.HIGH, "target is tagged healer:stateful=true")
+    service = plan.proposal.params.get("service")
+    if action == ActionId.RESTART_SERVICE and unit_name(str(service)) in HOST_CRITICAL_UNITS:
+        raise_to(Risk.HIGH, f"restarting {service} can cut operators or the healer off the host")
     if plan.suggested_risk is not None:
         raise_to(plan.suggested_risk, "the diagnosis rated it so")
     return risk, reasons
@@ -231,4 +273,38 @@ def _approval_reasons(plan: PolicyInput, risk: Risk, settings: PolicySettings) -
         reasons.append(
             f"confidence {plan.confidence:.2f} is below the minimum {settings.min_confidence:.2f}"
         )
+    return reasons + scope_reasons(plan)
+
+
+def scope_reasons(plan: PolicyInput) -> list[str]:
+    """Why the plan may not belong to its incident (empty when it does)."""
+    assert plan.proposal is not None
+    scope, proposal = plan.scope, plan.proposal
+    if scope is None:
+        return ["the incident's scope is unknown"]
+    reasons = []
+    if proposal.target not in scope.resources:
+        inside = ", ".join(scope.resources) or "nothing"
+        reasons.append(
+            f"target {proposal.target} is outside the incident's scope (AWS places {inside} in it)"
+        )
+    if scope.runbook_id is None:
+        reasons.append("no runbook is cited")
+    elif scope.runbook_category is None:
+        reasons.append(f"runbook {scope.runbook_id} does not exist")
+    else:
+        if scope.category is not None and scope.runbook_category != scope.category:
+            reasons.append(
+                f"runbook {scope.runbook_id} is for {scope.runbook_category}, "
+                f"not the diagnosed {scope.category}"
+            )
+        if proposal.action not in scope.runbook_actions:
+            reasons.append(f"runbook {scope.runbook_id} does not list {proposal.action}")
+    if proposal.action == ActionId.RESTART_SERVICE:
+        unit = unit_name(str(proposal.params.get("service")))
+        if unit not in scope.units.get(proposal.target, ()):
+            reasons.append(
+                f"unit {unit} is not tied to the incident by facts on {proposal.target} (an "
+                "alarm's metric dimensions, the runbook, or systemd's own report on the host)"
+            )
     return reasons

@@ -85,6 +85,7 @@ def sandbox_services(
         runtime=runtime,
         world=world,
         trail_log_group=CHANGES_LOG_GROUP,
+        high_risk_approvals=1,  # a replay case has one simulated approver
     )
 
 

@@ -20,6 +20,7 @@ class AwsClients:
     autoscaling: Any
     ssm: Any
     region: str
+    elbv2: Any = None
 
     @classmethod
     def from_factory(cls, factory: ClientFactory, region: str) -> AwsClients:
@@ -30,4 +31,5 @@ class AwsClients:
             autoscaling=factory.client("autoscaling"),
             ssm=factory.client("ssm"),
             region=region,
+            elbv2=factory.client("elbv2"),
         )

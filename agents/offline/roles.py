@@ -65,7 +65,15 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
         return Call("price_action", action)
     cost = _last(calls, "price_action")
     if action and _last(calls, "check_guardrail") is None:
-        return Call("check_guardrail", {**action, "confidence": diagnosis.get("confidence", 0.0)})
+        return Call(
+            "check_guardrail",
+            {
+                **action,
+                "confidence": diagnosis.get("confidence", 0.0),
+                "category": diagnosis.get("category"),
+                "runbook_id": diagnosis.get("runbook_id"),
+            },
+        )
     return Call(
         "RemediationPlan",
         {

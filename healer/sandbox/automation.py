@@ -42,22 +42,29 @@ class SandboxAutomation:
     def __init__(self, ec2: Any) -> None:
         self._ec2 = ec2
         self._executions: dict[str, AutomationExecution] = {}
+        self._tokens: dict[str, str] = {}
         self._runners: dict[str, Callable[[dict[str, list[str]], list[str]], None]] = {
             "AWS-RestartEC2Instance": self._restart,
             "AWS-ResizeInstance": self._resize,
         }
 
-    def start(self, document_name: str, parameters: dict[str, Any]) -> str:
+    def start(
+        self, document_name: str, parameters: dict[str, Any], client_token: str | None = None
+    ) -> str:
         """Run a document to completion and return its execution id.
 
         Args:
             document_name: `AWS-RestartEC2Instance` (InstanceId) or `AWS-ResizeInstance`
                 (InstanceId, InstanceType).
             parameters: SSM-style parameters; values are lists of strings or strings.
+            client_token: As on AWS, a start repeated with the same token starts nothing and
+                returns the first execution's id.
 
         Raises:
             ToolInputError: Unknown document or missing parameter.
         """
+        if client_token is not None and client_token in self._tokens:
+            return self._tokens[client_token]
         runner = self._runners.get(document_name)
         if runner is None:
             raise ToolInputError(
@@ -79,6 +86,8 @@ class SandboxAutomation:
             execution.status = "Failed"
             execution.failure_message = str(exc)
         self._executions[execution.execution_id] = execution
+        if client_token is not None:
+            self._tokens[client_token] = execution.execution_id
         return execution.execution_id
 
     def status(self, execution_id: str) -> AutomationStatus:

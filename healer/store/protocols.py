@@ -33,7 +33,11 @@ class IncidentStore(Protocol):
     """Incidents, including where their workflow is (`Incident.step`)."""
 
     def save(self, incident: Incident) -> None:
-        """Insert or replace the incident."""
+        """Insert or update the incident and bump its `version`.
+
+        Raises:
+            ConcurrentUpdate: another writer saved it since this copy was read.
+        """
         ...
 
     def get(self, incident_id: str) -> Incident | None:
@@ -93,8 +97,18 @@ class EventLedger(Protocol):
 class ApprovalStore(Protocol):
     """Approvals; single use is enforced by conditional status transitions."""
 
-    def create(self, approval: Approval) -> None:
-        """Store a new approval; ValueError if the id exists."""
+    def create(self, approval: Approval) -> Approval:
+        """Store a new approval and return it as stored; re-creating one with the same id,
+        incident and plan returns the stored one; ValueError for any other existing id."""
+        ...
+
+    def add_approver(self, approval_id: str, user: str, at: datetime) -> Approval:
+        """Record one human's approval of a PENDING approval; APPROVED once
+        `approvals_needed` distinct humans (never its requester) approved.
+
+        Raises:
+            ActionRejected: not PENDING, unknown, or `user` already approved or requested it.
+        """
         ...
 
     def get_approval(self, approval_id: str) -> Approval | None:

@@ -46,6 +46,7 @@ class SqliteBase:
         self.path = str(path)
         self._clock = clock
         self._lock = threading.RLock()
+        self._depth = 0
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -86,8 +87,17 @@ class SqliteBase:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One `BEGIN IMMEDIATE` transaction; a write inside another joins the outer one."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
             committed = False
+            self._depth = 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
@@ -96,6 +106,7 @@ class SqliteBase:
             except sqlite3.OperationalError as exc:
                 raise ToolUnavailable(f"store {self.path}: {exc}") from exc
             finally:
+                self._depth = 0
                 if not committed and self._db.in_transaction:
                     self._db.execute("ROLLBACK")
 

@@ -6,6 +6,7 @@ import builtins
 from datetime import datetime
 
 from healer.domain import ActionId, Incident, PastAction, Step
+from healer.errors import ConcurrentUpdate
 from healer.store.canonical import sortable
 from healer.store.sqlite_base import SqliteBase
 
@@ -17,22 +18,39 @@ class SqliteIncidentStore(SqliteBase):
     """`IncidentStore` over SQLite."""
 
     def save(self, incident: Incident) -> None:
-        """Insert or replace the incident (its whole document and indexed columns)."""
+        """Insert or update the incident if nobody saved it since it was read; bumps its
+        `version`.
+
+        Raises:
+            ConcurrentUpdate: the stored version is not the one this copy was read at.
+        """
         opened_at = sortable(incident.opened_at, "opened_at")
         closed = incident.closed_at is not None or incident.step is Step.DONE
+        version = incident.version + 1
+        doc = incident.model_copy(update={"version": version}).model_dump_json()
         with self._write() as db:
+            row = db.execute(
+                "SELECT version FROM incidents WHERE id = ?", (incident.id,)
+            ).fetchone()
+            stored = 0 if row is None else row["version"]
+            if stored != incident.version:
+                raise ConcurrentUpdate(
+                    f"incident {incident.id} was saved by another writer (version {stored}, "
+                    f"this copy {incident.version}): reload it"
+                )
             db.execute(
-                "INSERT INTO incidents (id, opened_at, closed, doc, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                "INSERT INTO incidents (id, opened_at, closed, doc, version, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                 " opened_at = excluded.opened_at, closed = excluded.closed,"
-                " doc = excluded.doc, updated_at = excluded.updated_at",
-                (incident.id, opened_at, int(closed), incident.model_dump_json(), self._now()),
+                " doc = excluded.doc, version = excluded.version, updated_at = excluded.updated_at",
+                (incident.id, opened_at, int(closed), doc, version, self._now()),
             )
             db.execute("DELETE FROM incident_resources WHERE incident_id = ?", (incident.id,))
             db.executemany(
                 "INSERT OR IGNORE INTO incident_resources (incident_id, resource) VALUES (?, ?)",
                 [(incident.id, resource) for resource in incident.resources],
             )
+        incident.version = version
 
     def get(self, incident_id: str) -> Incident | None:
         """The incident, or None."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from healer.domain import ActionId, Approval, ApprovalStatus, AuditEvent
+from healer.domain import ActionId, ActionProposal, Approval, ApprovalStatus, AuditEvent
 from healer.store.models import EventRecord, ExecutionRecord
 
 
@@ -34,6 +34,10 @@ def approval_from_row(row: sqlite3.Row) -> Approval:
         expires_at=_time(row["expires_at"]),
         decided_by=row["decided_by"],
         decided_at=parse_time(row["decided_at"]),
+        plan=None if row["plan"] is None else ActionProposal.model_validate_json(row["plan"]),
+        requested_by=row["requested_by"],
+        approvals_needed=row["approvals_needed"],
+        approved_by=tuple(json.loads(row["approved_by"])),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     opened_at   TEXT NOT NULL,
     closed      INTEGER NOT NULL CHECK (closed IN (0, 1)),
     doc         TEXT NOT NULL,
+    version     INTEGER NOT NULL DEFAULT 1,
     updated_at  TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS incidents_open ON incidents (closed, opened_at);
@@ -46,9 +47,19 @@ CREATE TABLE IF NOT EXISTS approvals (
     expires_at   TEXT NOT NULL,
     decided_by   TEXT,
     decided_at   TEXT,
+    plan         TEXT,
+    requested_by TEXT,
+    approvals_needed INTEGER NOT NULL DEFAULT 1 CHECK (approvals_needed >= 1),
+    approved_by  TEXT NOT NULL DEFAULT '[]',
     updated_at   TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS approvals_incident ON approvals (incident_id, requested_at);
+
+CREATE TABLE IF NOT EXISTS locks (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
 
 CREATE TABLE IF NOT EXISTS executions (
     incident_id TEXT NOT NULL,

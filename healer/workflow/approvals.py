@@ -1,90 +1,124 @@
-"""Human decisions on a waiting incident: approve, reject, or let the approval expire."""
+"""Human decisions on a waiting incident: approve, reject, or let the approval expire.
+
+The approval record is the truth; the incident's step follows it (`settle`), so a crash between
+recording a decision and saving the incident never leaves the incident stuck.
+"""
 
 from __future__ import annotations
 
-from healer.domain import ApprovalStatus, Incident, Outcome, Step
+from typing import Any
+
+from healer.domain import Approval, ApprovalStatus, Incident, Outcome, Step
 from healer.errors import ActionRejected
 from healer.workflow.services import Services
 
 
-def _waiting(services: Services, incident_id: str) -> Incident:
+def _waiting(services: Services, incident_id: str) -> tuple[Incident, Approval]:
     incident = services.store.get(incident_id)
     if incident is None:
         raise ActionRejected(f"no incident {incident_id}")
-    if incident.step != Step.AWAIT_APPROVAL or incident.approval_id is None:
+    approval = services.store.get_approval(incident.approval_id) if incident.approval_id else None
+    if incident.step != Step.AWAIT_APPROVAL or approval is None:
         raise ActionRejected(
             f"incident {incident_id} is not waiting for approval ({incident.step})"
         )
-    return incident
+    return incident, approval
 
 
-def expire_if_due(services: Services, incident: Incident) -> bool:
-    """Expire a pending approval past its deadline (expiry = reject). True if it expired."""
+def settle(services: Services, incident: Incident) -> bool:
+    """Move a waiting incident on when its approval is decided or past its deadline (expiry =
+    reject). True if the incident moved (and was saved)."""
     assert incident.approval_id is not None
     approval = services.store.get_approval(incident.approval_id)
     now = services.clock()
-    if approval is None or approval.status != ApprovalStatus.PENDING or now < approval.expires_at:
+    if approval is None:
         return False
-    services.store.transition(
-        approval.id, ApprovalStatus.PENDING, ApprovalStatus.EXPIRED, None, now
-    )
-    services.store.append(
-        incident.id,
-        "expired",
-        "system:approvals",
-        {"approval_id": approval.id, "expired_at": approval.expires_at.isoformat()},
-    )
-    incident.outcome = Outcome.EXPIRED
-    incident.step = Step.CLOSE
+    if approval.status == ApprovalStatus.PENDING and now >= approval.expires_at:
+        try:
+            approval = services.store.transition(
+                approval.id, ApprovalStatus.PENDING, ApprovalStatus.EXPIRED, None, now
+            )
+        except ActionRejected:  # decided in the meantime: settle by what was decided
+            return settle(services, incident)
+        services.store.append(
+            incident.id,
+            "expired",
+            "system:approvals",
+            {"approval_id": approval.id, "expired_at": approval.expires_at.isoformat()},
+        )
+    if approval.status == ApprovalStatus.PENDING:
+        return False
+    if approval.status in (ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED):
+        incident.step = Step.REMEDIATE
+    else:
+        incident.outcome = (
+            Outcome.EXPIRED if approval.status == ApprovalStatus.EXPIRED else Outcome.REJECTED
+        )
+        incident.step = Step.CLOSE
     services.store.save(incident)
     return True
 
 
-def approve(services: Services, incident_id: str, user: str) -> Incident:
-    """Record a human approval of the exact pending plan; the incident resumes at remediate."""
-    incident = _waiting(services, incident_id)
-    if expire_if_due(services, incident):
-        raise ActionRejected(f"the approval of {incident_id} has expired; nothing will run")
-    if user not in services.approvers:
-        raise ActionRejected(f"{user} is not an allowed approver")
-    if incident.requested_by and user == incident.requested_by:
-        raise ActionRejected(f"{user} requested this action and may not approve it")
-    assert incident.approval_id is not None
-    approval = services.store.transition(
-        incident.approval_id,
-        ApprovalStatus.PENDING,
-        ApprovalStatus.APPROVED,
-        user,
-        services.clock(),
-    )
+def expire_if_due(services: Services, incident: Incident) -> bool:
+    """Expire a pending approval past its deadline. True if the incident closed as expired."""
+    return settle(services, incident) and incident.outcome == Outcome.EXPIRED
+
+
+def _refuse(services: Services, incident: Incident, user: str, why: str) -> ActionRejected:
     services.store.append(
         incident.id,
-        "approved",
+        "approval_refused",
         f"human:{user}",
-        {"approval_id": approval.id, "plan_hash": approval.plan_hash},
+        {"approval_id": incident.approval_id, "reason": why},
     )
-    incident.step = Step.REMEDIATE
-    services.store.save(incident)
+    return ActionRejected(why)
+
+
+def approve(services: Services, incident_id: str, user: str) -> Incident:
+    """Record one human approval of the exact pending plan. When enough distinct humans have
+    approved (two for high risk by default), the incident resumes at remediate."""
+    incident, approval = _waiting(services, incident_id)
+    if settle(services, incident):
+        if incident.outcome == Outcome.EXPIRED:
+            raise ActionRejected(f"the approval of {incident_id} has expired; nothing will run")
+        raise ActionRejected(f"incident {incident_id} was already decided ({approval.status})")
+    if user not in services.approvers:
+        raise _refuse(services, incident, user, f"{user} is not an allowed approver")
+    if user in (incident.requested_by, approval.requested_by):
+        raise _refuse(
+            services, incident, user, f"{user} requested this action and may not approve it"
+        )
+    try:
+        approval = services.store.add_approver(approval.id, user, services.clock())
+    except ActionRejected as exc:
+        raise _refuse(services, incident, user, str(exc)) from exc
+    services.store.append(incident.id, "approved", f"human:{user}", _decided(approval))
+    settle(services, incident)
     return incident
 
 
 def reject(services: Services, incident_id: str, user: str) -> Incident:
     """Record a human rejection; nothing runs and the incident closes as rejected."""
-    incident = _waiting(services, incident_id)
+    incident, approval = _waiting(services, incident_id)
+    if settle(services, incident):
+        raise ActionRejected(f"incident {incident_id} was already decided ({approval.status})")
     if user not in services.approvers:
-        raise ActionRejected(f"{user} is not an allowed approver")
-    assert incident.approval_id is not None
-    services.store.transition(
-        incident.approval_id,
-        ApprovalStatus.PENDING,
-        ApprovalStatus.REJECTED,
-        user,
-        services.clock(),
+        raise _refuse(services, incident, user, f"{user} is not an allowed approver")
+    approval = services.store.transition(
+        approval.id, ApprovalStatus.PENDING, ApprovalStatus.REJECTED, user, services.clock()
     )
-    services.store.append(
-        incident.id, "rejected", f"human:{user}", {"approval_id": incident.approval_id}
-    )
-    incident.outcome = Outcome.REJECTED
-    incident.step = Step.CLOSE
-    services.store.save(incident)
+    services.store.append(incident.id, "rejected", f"human:{user}", _decided(approval))
+    settle(services, incident)
     return incident
+
+
+def _decided(approval: Approval) -> dict[str, Any]:
+    """What a human decided, in clear."""
+    return {
+        "approval_id": approval.id,
+        "plan_hash": approval.plan_hash,
+        "status": approval.status.value,
+        "approved_by": list(approval.approved_by),
+        "approvals_needed": approval.approvals_needed,
+        "plan": approval.plan.model_dump(mode="json") if approval.plan else None,
+    }

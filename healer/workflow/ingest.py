@@ -13,13 +13,17 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from healer.domain import AlarmEvent, AlarmState, Incident
-from healer.errors import EventRejected, ToolInputError
+from healer.errors import ConcurrentUpdate, EventRejected, ToolInputError
 from healer.events import parse_alarm_event
 from healer.workflow.services import Services
 from tools.cloudwatch import alarm_states
 from tools.fleet import asg_of_instance
 
 log = logging.getLogger(__name__)
+
+INGEST_TRAIL = "ingest"
+"""The audit trail of events that opened no incident (rejected, suppressed)."""
+SAVE_ATTEMPTS = 5
 
 Status = Literal["opened", "correlated", "duplicate", "rejected", "suppressed"]
 
@@ -43,23 +47,71 @@ def ingest(services: Services, raw: Any) -> IngestResult:
     except EventRejected as exc:
         body = raw if isinstance(raw, dict) else {"body": str(raw)[:10_000]}
         store.record(None, "rejected", str(exc), None, body)
+        store.append(INGEST_TRAIL, "event_rejected", "system:ingest", {"reason": str(exc)})
         log.warning("event rejected: %s", exc)
         return IngestResult(status="rejected", reason=str(exc))
     if store.seen(event.dedup_key):
-        store.record(event.dedup_key, "duplicate", "already received", None, _as_dict(raw))
-        return IngestResult(
-            status="duplicate",
-            reason=f"already received ({event.dedup_key})",
-            alarm=event.alarm_name,
-        )
+        return _duplicate(services, event, raw)
     drop = _drop_reason(services, event)
     if drop:
         store.record(event.dedup_key, "suppressed", drop, None, _as_dict(raw))
+        store.append(
+            INGEST_TRAIL,
+            "alarm_suppressed",
+            "system:ingest",
+            {"alarm": event.alarm_name, "dedup_key": event.dedup_key, "reason": drop},
+        )
         return IngestResult(status="suppressed", reason=drop, alarm=event.alarm_name)
-
-    now = services.clock()
-    world = services.world or f"{event.account}/{event.region}"
     resources = resources_of(services, event)
+    for _ in range(SAVE_ATTEMPTS):
+        incident, joined = _open_or_join(services, event, resources)
+        kind = "alarm_correlated" if joined else "incident_opened"
+        data: dict[str, Any] = {
+            "alarm": event.alarm_name,
+            "dedup_key": event.dedup_key,
+            "reason": event.reason,
+        }
+        if not joined:
+            data |= {"alarm_kind": event.kind.value, "resources": resources}
+        try:
+            fresh = store.accept_event(
+                event.dedup_key,
+                "correlated" if joined else "opened",
+                _as_dict(raw),
+                incident,
+                kind,
+                data,
+            )
+        except ConcurrentUpdate:
+            continue  # another delivery changed the incident first: read it again
+        if not fresh:
+            return IngestResult(
+                status="duplicate",
+                reason=f"already received ({event.dedup_key})",
+                alarm=event.alarm_name,
+            )
+        return IngestResult(
+            status="correlated" if joined else "opened",
+            reason=f"joined open incident {incident.id}" if joined else "new incident",
+            incident_id=incident.id,
+            alarm=event.alarm_name,
+        )
+    raise ConcurrentUpdate(f"{event.dedup_key}: the incident kept changing; delivery not taken")
+
+
+def _duplicate(services: Services, event: AlarmEvent, raw: Any) -> IngestResult:
+    services.store.record(event.dedup_key, "duplicate", "already received", None, _as_dict(raw))
+    return IngestResult(
+        status="duplicate", reason=f"already received ({event.dedup_key})", alarm=event.alarm_name
+    )
+
+
+def _open_or_join(
+    services: Services, event: AlarmEvent, resources: list[str]
+) -> tuple[Incident, bool]:
+    """The open incident this alarm joins (updated, not saved), or a new one."""
+    store, now = services.store, services.clock()
+    world = services.world or f"{event.account}/{event.region}"
     since = now - timedelta(seconds=services.correlation_window_seconds)
     incident = store.find_open_for(resources, since, world) if resources else None
     if incident is None:
@@ -71,46 +123,19 @@ def ingest(services: Services, raw: Any) -> IngestResult:
     if incident is not None:
         incident.alarms = _merge(incident.alarms, [event.alarm_name])
         incident.resources = _merge(incident.resources, resources)
-        store.save(incident)
-        store.append(
-            incident.id,
-            "alarm_correlated",
-            "system:ingest",
-            {"alarm": event.alarm_name, "dedup_key": event.dedup_key, "reason": event.reason},
-        )
-        store.record(event.dedup_key, "accepted", "correlated", incident.id, _as_dict(raw))
-        return IngestResult(
-            status="correlated",
-            reason=f"joined open incident {incident.id}",
-            incident_id=incident.id,
-            alarm=event.alarm_name,
-        )
-    incident = Incident(
-        id=new_incident_id(now),
-        opened_at=now,
-        account=event.account,
-        region=event.region,
-        alarms=[event.alarm_name],
-        resources=resources,
-        world=world,
-        runtime=dict(services.runtime),
-    )
-    store.save(incident)
-    store.append(
-        incident.id,
-        "incident_opened",
-        "system:ingest",
-        {
-            "alarm": event.alarm_name,
-            "alarm_kind": event.kind.value,
-            "dedup_key": event.dedup_key,
-            "reason": event.reason,
-            "resources": resources,
-        },
-    )
-    store.record(event.dedup_key, "accepted", "opened", incident.id, _as_dict(raw))
-    return IngestResult(
-        status="opened", reason="new incident", incident_id=incident.id, alarm=event.alarm_name
+        return incident, True
+    return (
+        Incident(
+            id=new_incident_id(now),
+            opened_at=now,
+            account=event.account,
+            region=event.region,
+            alarms=[event.alarm_name],
+            resources=resources,
+            world=world,
+            runtime=dict(services.runtime),
+        ),
+        False,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from healer.domain import Incident, Step
 from healer.errors import ActionRejected
 from healer.workflow import steps
-from healer.workflow.approvals import expire_if_due
+from healer.workflow.approvals import settle
 from healer.workflow.services import Services
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def run_incident(
     if incident is None:
         raise ActionRejected(f"no incident {incident_id}")
     while True:
-        if incident.step == Step.AWAIT_APPROVAL and not expire_if_due(services, incident):
+        if incident.step == Step.AWAIT_APPROVAL and not settle(services, incident):
             return incident
         if incident.step == Step.DONE:
             return incident

@@ -77,4 +77,5 @@ class Services:
     runtime: dict[str, str] = field(default_factory=dict)
     world: str | None = None
     trail_log_group: str = "/healer/cloudtrail"
+    high_risk_approvals: int = 2
     effort: dict[str, Any] = field(default_factory=dict)

@@ -5,41 +5,49 @@ The same functions run embedded (the local runner) and on AWS (Step Functions ta
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-import uuid
 from dataclasses import asdict
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from agents.team import Effort, IncidentTeam
 from healer.domain import (
+    ActionProposal,
     Approval,
     ApprovalStatus,
+    CostEstimate,
     Decision,
+    GovernanceDecision,
     Incident,
     Outcome,
     PastAction,
     RemediationPlan,
+    Risk,
     Step,
 )
+from healer.errors import ActionRejected, ApprovalRequired, ToolInputError
 from healer.workflow.services import Services
 from tools.cloudwatch import alarm_states
 from tools.context import ToolContext
-from tools.guardrail import evaluate_plan
-from tools.remediation import Executor
+from tools.guardrail import IncidentRef, evaluate_plan
+from tools.remediation import Blocked, Executor, Recheck
 
 log = logging.getLogger(__name__)
 
 
 def team_for(services: Services, incident: Incident) -> IncidentTeam:
     """The agents of one incident, wired to its tools and the guardrail."""
+    audit_blocked = _blocked_recorder(services, incident.id)
     executor = Executor(
         services.aws,
         services.catalog,
         services.store,
         services.automation,
         services.clock,
+        recheck=_recheck(services, incident),
+        on_blocked=audit_blocked,
         observers=services.observers,
         instance_refresh=services.instance_refresh,
         poll_seconds=min(2.0, services.verify_poll_seconds),
@@ -55,16 +63,69 @@ def team_for(services: Services, incident: Incident) -> IncidentTeam:
         clock=services.clock,
         trail_log_group=services.trail_log_group,
     )
-    history = _history(services, incident)
+    history = [a for r in incident.resources for a in _history(services, incident, r)]
     return IncidentTeam(
-        ctx, services.model_factory(), history, services.policy, services.store.for_incident
+        ctx,
+        services.model_factory(),
+        history,
+        services.policy,
+        services.store.for_incident,
+        incident.alarms,
+        audit_blocked,
     )
 
 
-def _history(services: Services, incident: Incident) -> list[PastAction]:
+def _history(services: Services, incident: Incident, target: str) -> list[PastAction]:
+    """Actions on `target` within the last hour, by any incident of the same world."""
     since = services.clock() - timedelta(hours=1)
-    store = services.store
-    return [a for r in incident.resources for a in store.past_actions(r, since, incident.world)]
+    return services.store.past_actions(target, since, incident.world)
+
+
+def _blocked_recorder(services: Services, incident_id: str) -> Blocked:
+    def record(reason: str, attempted: dict[str, Any]) -> None:
+        services.store.append(
+            incident_id, "action_blocked", "guardrail", {"reason": reason, "attempted": attempted}
+        )
+
+    return record
+
+
+def _ref(incident: Incident) -> IncidentRef:
+    diagnosis = incident.plan.diagnosis if incident.plan else None
+    return IncidentRef(
+        tuple(incident.alarms),
+        diagnosis.category if diagnosis else None,
+        diagnosis.runbook_id if diagnosis else None,
+    )
+
+
+def _decide(
+    services: Services, incident: Incident, proposal: ActionProposal | None
+) -> tuple[GovernanceDecision, CostEstimate | None]:
+    """The guardrail's decision on a proposal, from facts read now."""
+    plan = _plan(incident)
+    recommendation = plan.diagnosis.recommendation
+    return evaluate_plan(
+        services.aws,
+        services.catalog,
+        services.prices,
+        proposal,
+        incident=_ref(incident),
+        runbooks=services.runbooks,
+        recommendation="act" if proposal else _no_act(recommendation),
+        confidence=plan.diagnosis.confidence,
+        history=_history(services, incident, proposal.target) if proposal else [],
+        now=services.clock(),
+        settings=services.policy,
+        suggested_risk=plan.suggested_risk,
+    )
+
+
+def _recheck(services: Services, incident: Incident) -> Recheck:
+    def recheck(proposal: ActionProposal) -> GovernanceDecision:
+        return _decide(services, incident, proposal)[0]
+
+    return recheck
 
 
 def _record_effort(services: Services, incident_id: str, effort: Effort) -> None:
@@ -101,25 +162,18 @@ def investigate(services: Services, incident: Incident) -> Incident:
 
 
 def govern(services: Services, incident: Incident) -> Incident:
-    """The guardrail decides, from facts read now and a cost computed in code."""
+    """The guardrail decides, from facts read now and a cost computed in code. Safe to re-run:
+    the approval's id is derived from the incident and the plan, so a re-run finds it."""
     plan = _plan(incident)
     diagnosis = plan.diagnosis
     proposal = plan.action if diagnosis.recommendation == "act" else None
     now = services.clock()
-    decision, cost = evaluate_plan(
-        services.aws,
-        services.catalog,
-        services.prices,
-        proposal,
-        recommendation="act" if proposal else _no_act(diagnosis.recommendation),
-        confidence=diagnosis.confidence,
-        history=_history(services, incident),
-        now=now,
-        settings=services.policy,
-        suggested_risk=plan.suggested_risk,
-    )
-    data = decision.model_dump(mode="json")
-    data["cost"] = cost.model_dump(mode="json") if cost else None
+    decision, cost = _decide(services, incident, proposal)
+    data: dict[str, Any] = {
+        **decision.model_dump(mode="json"),
+        "action": proposal.model_dump(mode="json") if proposal else None,
+        "cost": cost.model_dump(mode="json") if cost else None,
+    }
     if cost and plan.cost and cost.usd != plan.cost.usd:
         data["cost_claimed_by_agent"] = plan.cost.usd
     services.store.append(incident.id, "governance_decided", "guardrail", data)
@@ -128,22 +182,21 @@ def govern(services: Services, incident: Incident) -> Incident:
         incident.plan = plan.model_copy(update={"cost": cost})
 
     if decision.decision in (Decision.AUTO_HEAL, Decision.NEEDS_APPROVAL):
-        assert decision.plan_hash is not None
-        automatic = decision.decision == Decision.AUTO_HEAL
-        approval = Approval(
-            id=f"apr-{uuid.uuid4().hex[:12]}",
-            incident_id=incident.id,
-            plan_hash=decision.plan_hash,
-            status=ApprovalStatus.APPROVED if automatic else ApprovalStatus.PENDING,
-            automatic=automatic,
-            requested_at=now,
-            expires_at=now + services.policy.approval_ttl,
-            decided_by="guardrail" if automatic else None,
-            decided_at=now if automatic else None,
-        )
-        services.store.create(approval)
+        assert decision.plan_hash is not None and proposal is not None
+        approval = services.store.create(_approval(services, incident, decision, proposal, now))
         incident.approval_id = approval.id
-        if automatic:
+        clear = {
+            "approval_id": approval.id,
+            "plan_hash": approval.plan_hash,
+            **proposal.model_dump(mode="json"),
+            "cost": data["cost"],
+            "risk": decision.risk.value,
+            "reasons": list(decision.reasons),
+        }
+        if approval.automatic:
+            services.store.append(
+                incident.id, "approved", "guardrail", {**clear, "automatic": True}
+            )
             incident.step = Step.REMEDIATE
             return incident
         services.store.append(
@@ -151,11 +204,11 @@ def govern(services: Services, incident: Incident) -> Incident:
             "approval_requested",
             "guardrail",
             {
-                "approval_id": approval.id,
-                "plan_hash": approval.plan_hash,
+                **clear,
                 "expires_at": approval.expires_at.isoformat(),
                 "approvers": services.approvers,
-                "reasons": list(decision.reasons),
+                "approvals_needed": approval.approvals_needed,
+                "requested_by": approval.requested_by,
             },
         )
         services.channel.request(incident, incident.plan or plan, decision, approval)
@@ -176,29 +229,60 @@ def govern(services: Services, incident: Incident) -> Incident:
     return incident
 
 
+def _approval(
+    services: Services,
+    incident: Incident,
+    decision: GovernanceDecision,
+    proposal: ActionProposal,
+    now: datetime,
+) -> Approval:
+    assert decision.plan_hash is not None
+    automatic = decision.decision == Decision.AUTO_HEAL
+    seed = f"{incident.id}:{decision.plan_hash}".encode()
+    return Approval(
+        id=f"apr-{hashlib.sha256(seed).hexdigest()[:12]}",
+        incident_id=incident.id,
+        plan_hash=decision.plan_hash,
+        status=ApprovalStatus.APPROVED if automatic else ApprovalStatus.PENDING,
+        automatic=automatic,
+        requested_at=now,
+        expires_at=now + services.policy.approval_ttl,
+        decided_by="guardrail" if automatic else None,
+        decided_at=now if automatic else None,
+        plan=proposal,
+        requested_by=incident.requested_by,
+        approvals_needed=services.high_risk_approvals if decision.risk == Risk.HIGH else 1,
+    )
+
+
 def _no_act(recommendation: str) -> Literal["escalate", "no_action"]:
     return "no_action" if recommendation == "no_action" else "escalate"
 
 
 def remediate(services: Services, incident: Incident) -> Incident:
-    """The remediator runs exactly the approved action, guarded by the hook and the executor."""
+    """The remediator runs exactly the approved action, guarded by the hook and the executor.
+
+    A re-run after a crash never goes back to the model: the executor observes the side effect
+    the first run recorded and finishes it, without sending it again.
+    """
     plan = _plan(incident)
     assert plan.action is not None and incident.governance is not None
     digest = incident.governance.plan_hash
     assert digest is not None
-    if services.store.get_execution(incident.id, digest) is None:
-        services.store.append(
-            incident.id,
-            "action_started",
-            "agent:remediator",
-            {**plan.action.model_dump(mode="json"), "plan_hash": digest},
-        )
     team = team_for(services, incident)
-    report, hook = team.remediator(plan.action, incident.alarms)
-    _record_effort(services, incident.id, team.effort)
+    cancelled: list[str] = []
+    if services.store.get_execution(incident.id, digest) is None:
+        report, hook = team.remediator(plan.action)
+        cancelled = hook.cancelled
+        _record_effort(services, incident.id, team.effort)
+    else:
+        try:
+            report = team.ctx.executor.execute(incident.id, plan.action).detail
+        except (ActionRejected, ApprovalRequired, ToolInputError) as exc:
+            report = str(exc)
     record = services.store.get_execution(incident.id, digest)
     if record is None or record.status != "succeeded":
-        why = "; ".join(hook.cancelled) or (record.result if record else report)
+        why = "; ".join(cancelled) or (record.result if record else report)
         services.store.append(
             incident.id, "action_failed", "agent:remediator", {"reason": str(why)[:2000]}
         )

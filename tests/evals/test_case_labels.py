@@ -15,10 +15,21 @@ import pytest
 
 from healer.cases import Case, load_answer_key, load_case
 from healer.catalog import default_catalog
-from healer.domain import ActionId, ActionProposal, Category, Decision, TargetFacts, TargetKind
-from healer.policy import PolicyInput, decide
+from healer.domain import (
+    ActionId,
+    ActionProposal,
+    Category,
+    Decision,
+    IncidentScope,
+    TargetFacts,
+    TargetKind,
+)
+from healer.policy import PolicyInput, decide, unit_name
+from knowledge_base.runbooks import load_runbooks
+from tools.scope import PROCESS_DIMENSIONS, SYSTEM_LOG_GROUP, SYSTEMD_LINE
 from tools.pricing import TablePriceSource, estimate_cost
 
+RUNBOOKS = load_runbooks(Path(__file__).resolve().parents[2] / "runbooks")
 CASES = sorted((Path(__file__).resolve().parents[2] / "evals" / "cases").glob("*.yaml"))
 
 
@@ -53,6 +64,49 @@ def target_facts(case: Case, target: str) -> tuple[TargetFacts, str | None]:
         instance_count=len(members),
     )
     return facts, group.instance_type
+
+
+def incident_scope(case: Case, category: Category, action: ActionId, target: str) -> IncidentScope:
+    """The scope the guardrail reads from AWS, read from the case's world instead: alarmed
+    instances with their group, alarmed groups with their members (the sandbox registers no
+    load-balancer targets); a runbook of the category that lists the action; units named by
+    alarm dimensions or by systemd in the target's system log."""
+    world = case.world
+    members = {
+        g.name: [i.id for i in world.instances if i.asg == g.name] for g in world.autoscaling_groups
+    }
+    asg_of = {i.id: i.asg for i in world.instances}
+    resources: list[str] = []
+    units: list[str] = []
+    for alarm in world.alarms:
+        dims = alarm.dimensions
+        if "InstanceId" in dims:
+            resources += [
+                dims["InstanceId"],
+                *([asg_of[dims["InstanceId"]]] if asg_of.get(dims["InstanceId"]) else []),
+            ]
+            if dims["InstanceId"] == target:
+                units += [unit_name(dims[d]) for d in PROCESS_DIMENSIONS if dims.get(d)]
+        if "AutoScalingGroupName" in dims:
+            resources += [
+                dims["AutoScalingGroupName"],
+                *members.get(dims["AutoScalingGroupName"], []),
+            ]
+    for stream in world.logs:
+        if stream.stream == target and SYSTEM_LOG_GROUP.search(stream.group):
+            units += [m.group(1) for _, message in stream.events if (m := SYSTEMD_LINE.match(message))]
+    runbook = next(
+        (r for r in RUNBOOKS if r.category == category and action in [a.action for a in r.actions]),
+        None,
+    )
+    return IncidentScope(
+        resources=tuple(resources),
+        category=category,
+        runbook_id=runbook.id if runbook else "none",
+        runbook_category=runbook.category if runbook else None,
+        runbook_actions=tuple(a.action for a in runbook.actions if a.action) if runbook else (),
+        units={target: tuple(units)},
+    )
 
 
 def param_variants(params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,6 +145,12 @@ def test_the_governance_label_is_what_the_policy_decides(path: Path) -> None:
                 target=facts,
                 cost=cost,
                 confidence=1.0,
+                scope=incident_scope(
+                    case,
+                    Category(expected["root_cause"]["category"]),
+                    spec.id,
+                    remediation["target"],
+                ),
                 now=datetime.now(UTC),
             )
         )
