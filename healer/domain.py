@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -396,7 +397,9 @@ def plan_hash(
     """Hash of the exact plan an approval is bound to: the action, its target and parameters,
     the cost estimate (in cents), the SSM document's content hash and the target facts the
     decision was made on. If any of them changes, the approval no longer applies."""
-    cents = None if cost_usd is None or cost_usd != cost_usd else round(cost_usd * 100)
+    cents: int | str | None = None
+    if cost_usd is not None:
+        cents = round(cost_usd * 100) if math.isfinite(cost_usd) else repr(cost_usd)
     canonical = json.dumps(
         {
             "action": action.action.value,

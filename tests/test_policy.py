@@ -18,6 +18,7 @@ from healer.domain import (
     ActionSpec,
     CostEstimate,
     Decision,
+    IncidentScope,
     PastAction,
     Risk,
     TargetFacts,
@@ -60,6 +61,31 @@ def past(action: ActionId, target: str, minutes_ago: float) -> PastAction:
     return PastAction(action=action, target=target, at=NOW - timedelta(minutes=minutes_ago))
 
 
+def fitting_scope(proposal: ActionProposal) -> IncidentScope:
+    """An incident whose alarms place the target in scope, whose runbook lists the action and
+    whose facts name the unit a restart names."""
+    service = proposal.params.get("service")
+    return IncidentScope(
+        resources=(proposal.target,),
+        runbook_id="the-runbook",
+        runbook_category="process_crash",
+        category="process_crash",
+        runbook_actions=(proposal.action,),
+        units={proposal.target: (str(service).removesuffix(".service"),)} if service else {},
+    )
+
+
+def bound_hash(decision_input: PolicyInput, params: dict[str, Any]) -> str:
+    """The hash an approval of this input is bound to, parameters as the policy filled them."""
+    assert decision_input.proposal is not None
+    return plan_hash(
+        decision_input.proposal.model_copy(update={"params": params}),
+        cost_usd=decision_input.cost.usd if decision_input.cost else None,
+        document_sha256=decision_input.document_sha256,
+        facts=decision_input.target,
+    )
+
+
 def plan(
     action: ActionId = ActionId.RESTART_SERVICE,
     params: dict[str, Any] | None = None,
@@ -84,6 +110,7 @@ def plan(
         "confidence": 0.9,
         "now": NOW,
     }
+    fields["scope"] = fitting_scope(fields["proposal"])
     fields.update(changes)
     return PolicyInput(**fields)
 
@@ -92,29 +119,34 @@ def plan(
 
 
 def test_a_low_risk_free_confident_plan_on_a_managed_target_auto_heals() -> None:
-    decision = decide(plan())
+    baseline = plan()
+    decision = decide(baseline)
 
     assert decision.decision == Decision.AUTO_HEAL
     assert decision.risk == Risk.LOW
-    assert decision.plan_hash == plan_hash(
-        ActionProposal(
-            action=ActionId.RESTART_SERVICE,
-            target="i-0a1b2c3d4e5f60001",
-            params={"service": "nginx"},
-        )
-    )
+    assert decision.plan_hash == bound_hash(baseline, {"service": "nginx"})
+
+
+def test_the_plan_hash_binds_cost_document_and_target_facts() -> None:
+    baseline = decide(plan()).plan_hash
+    changed = [
+        plan(cost=cost(0.01)),
+        plan(document_sha256="f" * 64),
+        plan(target=INSTANCE.model_copy(update={"asg_desired": 9})),
+        plan(target=INSTANCE.model_copy(update={"tags": STATEFUL})),
+    ]
+
+    assert all(decide(other).plan_hash not in (None, baseline) for other in changed)
 
 
 def test_the_plan_hash_binds_the_parameters_with_their_defaults_filled() -> None:
-    decision = decide(plan(ActionId.CLEAR_DISK_SPACE, params={}))
+    clear = plan(ActionId.CLEAR_DISK_SPACE, params={})
+    decision = decide(clear)
 
-    filled = ActionProposal(
-        action=ActionId.CLEAR_DISK_SPACE,
-        target="i-0a1b2c3d4e5f60001",
-        params={"paths": ["/var/log/app"], "older_than_days": 2},
-    )
     assert decision.decision == Decision.AUTO_HEAL
-    assert decision.plan_hash == plan_hash(filled)
+    assert decision.plan_hash == bound_hash(
+        clear, {"paths": ["/var/log/app"], "older_than_days": 2}
+    )
 
 
 # --------------------------------------------------------------------------- refusals
@@ -298,8 +330,21 @@ RISK_ROWS: dict[str, Row] = {
     "resizing a stateful instance is high": Row(
         plan(ActionId.RESIZE_INSTANCE, target=STATEFUL_INSTANCE), Decision.NEEDS_APPROVAL, Risk.HIGH
     ),
-    "restarting a service on a stateful instance stays low": Row(
-        plan(ActionId.RESTART_SERVICE, target=STATEFUL_INSTANCE), Decision.AUTO_HEAL, Risk.LOW
+    "restarting a service on a stateful instance is high": Row(
+        plan(ActionId.RESTART_SERVICE, target=STATEFUL_INSTANCE),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+    ),
+    "isolating a stateful instance is high": Row(
+        plan(ActionId.ISOLATE_INSTANCE, target=STATEFUL_INSTANCE),
+        Decision.NEEDS_APPROVAL,
+        Risk.HIGH,
+    ),
+    "restarting sshd is high": Row(
+        plan(params={"service": "sshd"}), Decision.NEEDS_APPROVAL, Risk.HIGH
+    ),
+    "restarting the SSM agent is high": Row(
+        plan(params={"service": "amazon-ssm-agent.service"}), Decision.NEEDS_APPROVAL, Risk.HIGH
     ),
     "raise_capacity_limit below the ASG's min is high": Row(
         plan(ActionId.RAISE_CAPACITY_LIMIT, params={"max": 30, "desired": 1}),
@@ -515,6 +560,12 @@ SPOILS = st.sampled_from(
         "two_instances",
         "history",
         "suggested_risk",
+        "out_of_scope",
+        "off_runbook",
+        "no_runbook",
+        "other_category",
+        "unit_untied",
+        "no_scope",
     ]
 )
 USD = st.one_of(
@@ -574,13 +625,15 @@ def plans(draw: st.DrawFn) -> PolicyInput:
         policy_spec = draw(st.sampled_from(ALL_SPECS))
     usd = draw(USD)
     recommendation = "escalate" if "escalate" in spoiled else "act"
+    proposal = ActionProposal(
+        action=action,
+        target=ASG_ID if catalog_spec.target == TargetKind.ASG else INSTANCE_ID,
+        params=draw(RANDOM_PARAMS if "random_params" in spoiled else VALID_PARAMS[action]),
+    )
     return PolicyInput(
         recommendation="no_action" if "no_action" in spoiled else recommendation,
-        proposal=ActionProposal(
-            action=action,
-            target=ASG_ID if catalog_spec.target == TargetKind.ASG else INSTANCE_ID,
-            params=draw(RANDOM_PARAMS if "random_params" in spoiled else VALID_PARAMS[action]),
-        ),
+        proposal=proposal,
+        scope=None if "no_scope" in spoiled else spoil_scope(fitting_scope(proposal), spoiled),
         spec=policy_spec,
         target=target,
         cost=None if usd is None and draw(st.booleans()) else cost(usd),
@@ -589,6 +642,21 @@ def plans(draw: st.DrawFn) -> PolicyInput:
         history=draw(HISTORY) if "history" in spoiled else (),
         now=NOW,
     )
+
+
+def spoil_scope(scope: IncidentScope, spoiled: set[str]) -> IncidentScope:
+    changes: dict[str, Any] = {}
+    if "out_of_scope" in spoiled:
+        changes["resources"] = ("i-0other",)
+    if "off_runbook" in spoiled:
+        changes["runbook_actions"] = ()
+    if "no_runbook" in spoiled:
+        changes |= {"runbook_id": None, "runbook_category": None}
+    if "other_category" in spoiled:
+        changes["category"] = "disk_full"
+    if "unit_untied" in spoiled:
+        changes["units"] = {}
+    return scope.model_copy(update=changes)
 
 
 AUTO_HEALED: list[PolicyInput] = []
@@ -617,10 +685,16 @@ def test_no_costly_unknown_high_risk_or_unmanaged_plan_ever_auto_heals(
     assert policy_input.recommendation == "act"
     assert policy_input.confidence >= 0.6, f"confidence {policy_input.confidence} auto-healed"
     assert policy_input.proposal is not None and policy_input.spec is not None
-    exact = policy_input.proposal.model_copy(
-        update={"params": policy_input.spec.validate_params(policy_input.proposal.params)}
-    )
-    assert decision.plan_hash == plan_hash(exact)
+    scope = policy_input.scope
+    assert scope is not None, "a plan with no known scope auto-healed"
+    assert policy_input.proposal.target in scope.resources, "an out-of-scope target auto-healed"
+    assert policy_input.proposal.action in scope.runbook_actions, "an off-runbook action"
+    assert scope.runbook_category == scope.category, "a runbook of another category"
+    if policy_input.proposal.action == ActionId.RESTART_SERVICE:
+        unit = str(policy_input.proposal.params["service"]).removesuffix(".service")
+        assert unit in scope.units.get(policy_input.proposal.target, ()), "an untied unit"
+    filled = policy_input.spec.validate_params(policy_input.proposal.params)
+    assert decision.plan_hash == bound_hash(policy_input, filled)
 
 
 def test_the_property_reaches_auto_heal() -> None:

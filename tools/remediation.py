@@ -326,7 +326,7 @@ def bound_approval(approval: Approval | None, exact: ActionProposal) -> Approval
         raise ApprovalRequired("no approval exists for this incident")
     if approval.plan != exact:
         raise ActionRejected(
-            "not the approved plan: the approval is for "
+            "the approval is bound to a different plan: "
             f"{approval.plan.model_dump(mode='json') if approval.plan else 'nothing'}"
         )
     return approval

@@ -103,6 +103,7 @@ class Remediation:
             id=f"apr-{uuid.uuid4().hex[:8]}",
             incident_id=self.incident_id,
             plan_hash=digest_of(proposal),
+            plan=exact(proposal),
             status=status,
             automatic=status == ApprovalStatus.APPROVED,
             requested_at=NOW - timedelta(minutes=1),
@@ -120,6 +121,12 @@ class Remediation:
         assert self.store.get_execution(self.incident_id, digest_of(proposal)) is None
         assert self.send_commands == []
         assert self.automation.started == []
+
+
+def exact(proposal: ActionProposal) -> ActionProposal:
+    """The proposal with its parameters' defaults filled, as an approval binds it."""
+    spec = default_catalog()[proposal.action]
+    return proposal.model_copy(update={"params": spec.validate_params(proposal.params)})
 
 
 def digest_of(proposal: ActionProposal) -> str:

@@ -84,6 +84,12 @@ def incident_id() -> str:
     return f"inc-{uuid.uuid4().hex[:8]}"
 
 
+def exact(proposal: ActionProposal) -> ActionProposal:
+    """The proposal with its parameters' defaults filled, as an approval binds it."""
+    spec = default_catalog()[proposal.action]
+    return proposal.model_copy(update={"params": spec.validate_params(proposal.params)})
+
+
 def digest_of(proposal: ActionProposal) -> str:
     """The hash the policy binds an approval to: parameters with their defaults filled."""
     spec = default_catalog()[proposal.action]
@@ -101,6 +107,7 @@ def grant(
         id=f"apr-{uuid.uuid4().hex[:8]}",
         incident_id=incident_id,
         plan_hash=digest_of(proposal),
+        plan=exact(proposal),
         status=status,
         automatic=status == ApprovalStatus.APPROVED,
         requested_at=NOW - timedelta(minutes=1),
