@@ -20,18 +20,23 @@ from healer.errors import ConfigError
 from healer.store import AuditReport, LocalDigestDirectory, SqliteStore, StaticAuditKey
 from healer.store.chain import event_hash
 
-from .conftest import FakeClock
-
 KEY = StaticAuditKey(b"k" * 32)
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 INC_1 = ["incident_opened", "diagnosed", "cost_estimated", "governance_decided", "closed"]
 INC_2 = ["incident_opened", "diagnosed", "approval_requested", "approved"]
 
 
+def ticking_clock() -> Iterator[datetime]:
+    n = 0
+    while True:
+        n += 1
+        yield T0 + timedelta(seconds=n)
+
+
 def open_store(db_path: Path, digest_dir: Path, key: StaticAuditKey = KEY) -> SqliteStore:
     return SqliteStore(
         db_path,
-        clock=FakeClock(),
+        clock=ticking_clock().__next__,
         audit_key=key,
         digests=LocalDigestDirectory(digest_dir),
         digest_every=4,
@@ -148,9 +153,7 @@ def test_reordered_events_are_detected(log: SqliteStore, db_path: Path) -> None:
     assert reported(report, "inc-1 #2 (diagnosed), log #6: out of order")
 
 
-def test_a_tail_after_the_last_digest_removed_is_detected(
-    log: SqliteStore, db_path: Path
-) -> None:
+def test_a_tail_after_the_last_digest_removed_is_detected(log: SqliteStore, db_path: Path) -> None:
     without_triggers(db_path, "DELETE FROM audit WHERE gseq = 9")
 
     report = log.verify()
@@ -170,9 +173,7 @@ def test_a_log_shorter_than_a_digest_says_is_detected(log: SqliteStore, db_path:
 
 
 @pytest.mark.parametrize("key", [None, b"w" * 32], ids=["unkeyed-sha256", "wrong-key"])
-def test_a_rechained_log_is_detected(
-    log: SqliteStore, db_path: Path, key: bytes | None
-) -> None:
+def test_a_rechained_log_is_detected(log: SqliteStore, db_path: Path, key: bytes | None) -> None:
     without_triggers(db_path, """UPDATE audit SET data = '{"n":99}' WHERE gseq = 3""")
     rechain(db_path, key, from_gseq=3)
 
