@@ -53,6 +53,20 @@ class SqliteAuditLog(SqliteBase):
         self._audit_key = audit_key or process_audit_key()
         self._digests = digests
         self._digest_every = digest_every
+        if "audit" in self.found_at_open:
+            self._record_missing_triggers()
+
+    def _record_missing_triggers(self) -> None:
+        missing = [name for name in AUDIT_TRIGGERS if name not in self.found_at_open]
+        if missing:
+            with self._write() as db:
+                db.executemany(
+                    "INSERT INTO audit_findings (found_at, problem) VALUES (?, ?)",
+                    [
+                        (self._now(), f"trigger {name} was missing when the store was opened")
+                        for name in missing
+                    ],
+                )
 
     def append(
         self,
@@ -174,7 +188,17 @@ class SqliteAuditLog(SqliteBase):
             triggers = {
                 row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
             }
-        problems = self._trigger_problems(triggers) + verify_log(key, events)
+            findings = db.execute("SELECT * FROM audit_findings ORDER BY rowid").fetchall()
+        problems = [
+            AuditProblem(problem=f"trigger {name} was removed")
+            for name in AUDIT_TRIGGERS
+            if name not in triggers
+        ]
+        problems += [
+            AuditProblem(problem=f"{row['problem']} at {row['found_at']} (restored)")
+            for row in findings
+        ]
+        problems += verify_log(key, events)
         try:
             head: LogHead | None = head_from_row(head_row)
             problems += head_problems(key, head, events)
@@ -199,17 +223,3 @@ class SqliteAuditLog(SqliteBase):
             digests_checked=len(files),
             problems=problems,
         )
-
-    def _trigger_problems(self, triggers: set[str]) -> builtins.list[AuditProblem]:
-        had_log = "audit" in self.found_at_open
-        problems = []
-        for name in AUDIT_TRIGGERS:
-            if name not in triggers:
-                problems.append(AuditProblem(problem=f"trigger {name} was removed"))
-            elif had_log and name not in self.found_at_open:
-                problems.append(
-                    AuditProblem(
-                        problem=f"trigger {name} was missing when the store was opened (restored)"
-                    )
-                )
-        return problems

@@ -96,6 +96,13 @@ CREATE TABLE IF NOT EXISTS audit_head (
     mac           TEXT NOT NULL
 ) STRICT;
 
+-- What the store found wrong with the audit log when it opened (e.g. a dropped trigger,
+-- restored by the statements below), so that every later verification still reports it.
+CREATE TABLE IF NOT EXISTS audit_findings (
+    found_at TEXT NOT NULL,
+    problem  TEXT NOT NULL
+) STRICT;
+
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN
     SELECT RAISE(ABORT, 'audit log is append-only: UPDATE refused');
