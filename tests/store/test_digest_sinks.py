@@ -77,3 +77,18 @@ def test_an_audit_log_anchored_in_s3_verifies_and_a_missing_bucket_is_reported(
     with SqliteStore(db_path, audit_key=key, digests=gone) as store:
         (problem,) = store.verify().problems
     assert str(problem).startswith("audit log: no digest in s3://no-such-bucket/digests/")
+
+
+class FailingSink(LocalDigestDirectory):
+    def write(self, name: str, body: bytes) -> None:
+        raise ToolUnavailable("digest bucket unreachable")
+
+
+def test_an_event_whose_digest_cannot_be_written_is_not_appended(tmp_path: Path) -> None:
+    key = StaticAuditKey(b"k" * 32)
+    with SqliteStore(":memory:", audit_key=key, digests=FailingSink(tmp_path)) as store:
+        with pytest.raises(ToolUnavailable, match="unreachable"):
+            store.append("inc-1", "incident_opened", "system", {})
+
+        assert store.events("inc-1") == []
+        assert store.verify().ok
