@@ -13,6 +13,7 @@ from rich.console import Console
 from healer import render
 from healer.cases import find_case, load_case
 from healer.config import HealerSettings, load_settings
+from healer.configured_store import configured_store
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan, Step
 from healer.errors import ActionRejected, CaseError, ConfigError
 from healer.eval_command import eval_command
@@ -26,7 +27,7 @@ from healer.workflow.services import ApprovalChannel, RecordingChannel
 
 app = typer.Typer(help="Incident Healer: heals AWS incidents, audited.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="The HMAC-chained, digest-anchored audit log.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(kb_app, name="kb")
@@ -45,8 +46,10 @@ def _settings() -> HealerSettings:
 
 
 def _store(settings: HealerSettings) -> SqliteStore:
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(settings.store_path)
+    try:
+        return configured_store(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _fail(message: str) -> typer.Exit:
@@ -173,7 +176,7 @@ def incidents_show(incident_id: str) -> None:
 
 @audit_app.command("verify")
 def audit_verify(incident_id: Annotated[str | None, typer.Argument()] = None) -> None:
-    """Recompute the hash chains; exit 1 and name the event if anything was altered."""
+    """Verify the audit log, its signed head, digests and triggers; exit 1 naming each problem."""
     report = _store(_settings()).verify(incident_id)
     render.audit_report(console, report)
     if not report.ok:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,6 +16,7 @@ from pydantic_settings import (
 
 from healer.catalog import RUNBOOKS_DIR
 from healer.policy import PolicySettings
+from healer.store.audit_key import AuditKey, FileAuditKey, StaticAuditKey
 
 PROJECT_DIR = RUNBOOKS_DIR.parent
 
@@ -45,6 +46,16 @@ class HealerSettings(BaseSettings):
         None, description="OpenSearch endpoint (an .aoss.amazonaws.com host is signed with SigV4)"
     )
     opensearch_index: str = "healer-runbooks"
+    audit_key: SecretStr | None = Field(
+        None, description="audit HMAC key (≥ 32 characters); unset: read `audit_key_file`"
+    )
+    audit_key_file: Path = Field(
+        Path(".healer/audit.key"), description="audit HMAC key file, created (0600) when absent"
+    )
+    audit_digest_dir: Path = Field(
+        Path(".healer/audit-digests"), description="signed audit digests, outside the store"
+    )
+    audit_digest_every: int = Field(100, ge=1, description="a digest every N audit events")
 
     @classmethod
     def settings_customise_sources(
@@ -56,6 +67,12 @@ class HealerSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def audit_key_source(self) -> AuditKey:
+        """The audit key: `HEALER_AUDIT_KEY` (or `audit_key` in healer.toml), else the key file."""
+        if self.audit_key is not None:
+            return StaticAuditKey(self.audit_key.get_secret_value().encode(), "HEALER_AUDIT_KEY")
+        return FileAuditKey(self.audit_key_file)
 
     def policy(self) -> PolicySettings:
         return PolicySettings(

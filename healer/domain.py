@@ -469,10 +469,12 @@ class Incident(BaseModel):
 
 
 class AuditEvent(BaseModel):
-    """One entry of the append-only, hash-chained audit trail of an incident."""
+    """One entry of the append-only audit log: HMAC-chained across all incidents in `gseq`
+    order, numbered within its incident by `seq`."""
 
     model_config = _FROZEN
 
+    gseq: int
     incident_id: str
     seq: int
     kind: str
@@ -481,24 +483,6 @@ class AuditEvent(BaseModel):
     data: dict[str, Any]
     prev_hash: str
     hash: str
-
-    @staticmethod
-    def compute_hash(
-        incident_id: str,
-        seq: int,
-        kind: str,
-        actor: str,
-        at: datetime,
-        data: dict[str, Any],
-        prev_hash: str,
-    ) -> str:
-        canonical = json.dumps(
-            [incident_id, seq, kind, actor, at.isoformat(), data, prev_hash],
-            sort_keys=True,
-            separators=(",", ":"),
-            default=str,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 AUDIT_KINDS = (

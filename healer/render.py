@@ -159,12 +159,10 @@ def audit_report(console: Console, report: AuditReport) -> None:
     if report.ok:
         console.print(
             f"[green]audit verified[/]: {report.incidents_checked} incident(s), "
-            f"{report.events_checked} event(s), every hash chain intact"
+            f"{report.events_checked} event(s), {report.digests_checked} digest(s); "
+            "the chain, its signed head and the digests are intact"
         )
         return
     console.print(f"[bold red]audit FAILED[/]: {len(report.problems)} problem(s)")
     for problem in report.problems:
-        console.print(
-            f"  incident {problem.incident_id}, event #{problem.seq} ({problem.kind}): "
-            f"{escape(problem.problem)}"
-        )
+        console.print(f"  {escape(str(problem))}")

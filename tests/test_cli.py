@@ -51,6 +51,54 @@ def test_audit_verify_names_the_incident_and_event_that_was_altered(env: Path) -
     assert "action_started" in result.output and "altered" in result.output
 
 
+def test_audit_verify_names_a_deleted_event_a_deleted_digest_and_a_removed_trigger(
+    env: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["demo", "--case", "dev-disk-full-web"]).exit_code == 0
+    digests = sorted((tmp_path / ".healer" / "audit-digests").glob("*.json"))
+    assert len(digests) >= 2
+    assert (tmp_path / ".healer" / "audit.key").stat().st_mode & 0o777 == 0o600
+
+    digests[0].unlink()
+    with sqlite3.connect(env) as db:
+        db.execute("DROP TRIGGER audit_no_delete")
+        incident_id, seq = db.execute(
+            "SELECT incident_id, seq FROM audit WHERE kind = 'diagnosed'"
+        ).fetchone()
+        db.execute("DELETE FROM audit WHERE kind = 'diagnosed'")
+    result = runner.invoke(app, ["audit", "verify"])
+
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert f"{incident_id} #{seq} (?): sequence gap: event missing" in output
+    assert "digest 000001 missing (deleted)" in output
+    assert "trigger audit_no_delete was missing when the store was opened" in output
+
+
+def test_audit_verify_with_another_key_fails(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert runner.invoke(app, ["demo", "--case", "dev-disk-full-web"]).exit_code == 0
+    monkeypatch.setenv("HEALER_AUDIT_KEY", "x" * 32)
+
+    result = runner.invoke(app, ["audit", "verify"])
+
+    assert result.exit_code == 1
+    assert "signed head invalid" in " ".join(result.output.split())
+    assert "x" * 32 not in result.output
+
+
+def test_a_store_of_an_older_schema_is_refused_with_what_to_do(env: Path) -> None:
+    with sqlite3.connect(env) as db:
+        db.execute("CREATE TABLE audit (id INTEGER PRIMARY KEY)")
+        db.execute("PRAGMA user_version = 1")
+
+    result = runner.invoke(app, ["audit", "verify"])
+
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert f"store {env}: schema 1, this healer needs schema 2" in output
+    assert f"delete {env.parent}/" in output
+
+
 def test_an_incident_left_waiting_is_approved_from_the_command_line(env: Path) -> None:
     case = Path(__file__).resolve().parents[1] / "evals" / "cases" / "dev-traffic-surge-api.yaml"
     result = runner.invoke(app, ["replay", str(case), "--wait"])

@@ -1,8 +1,15 @@
 """The store: protocols for incidents, events, approvals, executions and the audit log,
-and the SQLite adapter of the embedded runtime."""
+the SQLite adapter of the embedded runtime, audit key sources and digest sinks."""
 
+from healer.store.audit_key import (
+    AuditKey,
+    FileAuditKey,
+    SecretsManagerAuditKey,
+    StaticAuditKey,
+)
 from healer.store.canonical import raw_dedup_key
 from healer.store.chain import GENESIS_HASH
+from healer.store.digest_sinks import DigestSink, LocalDigestDirectory, S3DigestSink
 from healer.store.models import (
     AuditProblem,
     AuditReport,
@@ -25,16 +32,23 @@ __all__ = [
     "APPROVAL_TRANSITIONS",
     "GENESIS_HASH",
     "ApprovalStore",
+    "AuditKey",
     "AuditLog",
     "AuditProblem",
     "AuditReport",
+    "DigestSink",
     "EventLedger",
     "EventRecord",
     "EventStatus",
     "ExecutionLedger",
     "ExecutionRecord",
     "ExecutionStatus",
+    "FileAuditKey",
     "IncidentStore",
+    "LocalDigestDirectory",
+    "S3DigestSink",
+    "SecretsManagerAuditKey",
     "SqliteStore",
+    "StaticAuditKey",
     "raw_dedup_key",
 ]

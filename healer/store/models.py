@@ -54,25 +54,55 @@ class ExecutionRecord(BaseModel):
 
 
 class AuditProblem(BaseModel):
-    """One thing wrong with an audit chain."""
+    """One thing wrong with the audit log, named by incident and event where known."""
 
     model_config = _FROZEN
 
-    incident_id: str
-    seq: int
-    kind: str | None = Field(description="Kind of the event; None when the event is missing.")
+    incident_id: str | None = Field(
+        default=None, description="None for a problem of the whole log."
+    )
+    seq: int | None = Field(default=None, description="The event's number within its incident.")
+    kind: str | None = Field(
+        default=None, description="Kind of the event; None when it is missing."
+    )
+    gseq: int | None = Field(default=None, description="The event's position in the whole log.")
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.incident_id} #{self.seq} ({self.kind or '?'}): {self.problem}"
+        where = []
+        if self.incident_id is not None:
+            event = "" if self.seq is None else f" #{self.seq} ({self.kind or '?'})"
+            where.append(f"{self.incident_id}{event}")
+        if self.gseq is not None:
+            where.append(f"log #{self.gseq}")
+        return f"{', '.join(where) or 'audit log'}: {self.problem}"
 
 
 class AuditReport(BaseModel):
-    """The result of recomputing audit chains."""
+    """The result of verifying the audit log, its signed head and its digests."""
 
     model_config = _FROZEN
 
     ok: bool
     incidents_checked: int
     events_checked: int
+    digests_checked: int = 0
     problems: list[AuditProblem] = Field(default_factory=list)
+
+
+class LogHead(BaseModel):
+    """The log's newest event and newest digest, signed with the audit key.
+
+    Updated with every append, so removing events from the tail shows.
+    """
+
+    model_config = _FROZEN
+
+    gseq: int
+    hash: str
+    digests: int = Field(description="How many digests have been written.")
+    digest_name: str | None
+    digest_sha256: str | None
+    digest_gseq: int = Field(description="The newest digest's head gseq; 0 before the first.")
+    key_id: str
+    mac: str

@@ -180,7 +180,7 @@ class ExecutionLedger(Protocol):
 
 @runtime_checkable
 class AuditLog(Protocol):
-    """The append-only, hash-chained audit trail, one chain per incident."""
+    """The append-only audit log: one HMAC chain across all incidents, anchored by digests."""
 
     def append(
         self,
@@ -202,5 +202,5 @@ class AuditLog(Protocol):
         ...
 
     def verify(self, incident_id: str | None = None) -> AuditReport:
-        """Recompute one chain, or all of them."""
+        """Verify the log; with `incident_id`, report that incident's problems and the log's."""
         ...

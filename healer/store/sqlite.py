@@ -41,9 +41,13 @@ class SqliteStore(
         path: Database file (WAL mode), or ":memory:" for a throwaway store.
         clock: Returns the current aware time; injected by tests.
         timeout: Seconds to wait for another writer before giving up.
+        audit_key: The audit log's HMAC key; None for a random key of this process only.
+        digests: Where the audit log's signed digests go; None for none.
+        digest_every: Write a digest every this many events (and at every close).
 
     Raises:
         ToolUnavailable: the database cannot be opened, or is locked or failing.
+        ConfigError: the database was written with another schema version.
     """
 
     def accept_event(

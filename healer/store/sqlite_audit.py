@@ -1,22 +1,72 @@
-"""The audit log in SQLite: append-only (triggers refuse UPDATE and DELETE), hash-chained."""
+"""The audit log in SQLite: one append-only HMAC chain across all incidents, a signed head,
+and signed digests written to a `DigestSink` outside the database."""
 
 from __future__ import annotations
 
 import builtins
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from healer.domain import AuditEvent
+from healer.store.audit_key import AuditKey, process_audit_key
 from healer.store.canonical import canonical_json
-from healer.store.chain import GENESIS_HASH, build_event, verify_chain
-from healer.store.models import AuditProblem, AuditReport
-from healer.store.sqlite_base import SqliteBase
-from healer.store.sqlite_rows import audit_from_row, audit_from_row_for_verify
+from healer.store.chain import GENESIS_HASH, build_event, head_problems, seal_head, verify_log
+from healer.store.digest_sinks import DigestSink
+from healer.store.digests import build_digest, digest_problems, digest_reason, sha256
+from healer.store.models import AuditProblem, AuditReport, LogHead
+from healer.store.sqlite_base import SqliteBase, utc_now
+from healer.store.sqlite_rows import audit_from_row, audit_from_row_for_verify, head_from_row
+from healer.store.sqlite_schema import AUDIT_TRIGGERS
 
 
 class SqliteAuditLog(SqliteBase):
-    """`AuditLog` over SQLite."""
+    """`AuditLog` over SQLite.
+
+    Args:
+        path: Database file, or ":memory:" for a throwaway store.
+        clock: Returns the current aware time; injected by tests.
+        timeout: Seconds to wait for another writer before giving up.
+        audit_key: The HMAC key's source; None for a random key of this process only
+            (tests and throwaway stores: such a log cannot be verified by another process).
+        digests: Where signed digests go; None writes and checks none.
+        digest_every: A digest is written every this many events (and at every close).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        timeout: float = 30.0,
+        audit_key: AuditKey | None = None,
+        digests: DigestSink | None = None,
+        digest_every: int = 100,
+    ) -> None:
+        if digest_every < 1:
+            raise ValueError(f"digest_every: {digest_every}; it must be at least 1")
+        super().__init__(path, clock=clock, timeout=timeout)
+        self._audit_key = audit_key or process_audit_key()
+        self._digests = digests
+        self._digest_every = digest_every
+        if "audit" in self.found_at_open:
+            self._record_missing_triggers()
+
+    def _record_missing_triggers(self) -> None:
+        missing = [name for name in AUDIT_TRIGGERS if name not in self.found_at_open]
+        if missing:
+            with self._write() as db:
+                db.executemany(
+                    "INSERT INTO audit_findings (found_at, problem) VALUES (?, ?)",
+                    [
+                        (self._now(), f"trigger {name} was missing when the store was opened")
+                        for name in missing
+                    ],
+                )
 
     def append(
         self,
@@ -26,30 +76,35 @@ class SqliteAuditLog(SqliteBase):
         data: dict[str, Any],
         at: datetime | None = None,
     ) -> AuditEvent:
-        """Append an event to the incident's chain and return it.
+        """Append an event to the log, reseal the head, write a digest when due; return it.
 
         Raises:
             ValueError: `kind` is not in `AUDIT_KINDS`, `actor` is empty, a time is naive,
                 or `data` is not JSON-serialisable.
+            ToolUnavailable: the database or the digest sink failed (nothing was appended).
         """
+        key = self._audit_key.secret()
         with self._write() as db:
-            last = db.execute(
-                "SELECT seq, hash FROM audit WHERE incident_id = ? ORDER BY seq DESC LIMIT 1",
-                (incident_id,),
+            last = db.execute("SELECT gseq, hash FROM audit ORDER BY gseq DESC LIMIT 1").fetchone()
+            (prev_seq,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM audit WHERE incident_id = ?", (incident_id,)
             ).fetchone()
             event = build_event(
+                key,
                 incident_id,
                 kind,
                 actor,
                 data,
                 at or self._clock(),
-                prev_seq=0 if last is None else last["seq"],
+                prev_gseq=0 if last is None else last["gseq"],
+                prev_seq=prev_seq,
                 prev_hash=GENESIS_HASH if last is None else last["hash"],
             )
             db.execute(
-                "INSERT INTO audit (incident_id, seq, kind, actor, at, data, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (gseq, incident_id, seq, kind, actor, at, data, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    event.gseq,
                     event.incident_id,
                     event.seq,
                     event.kind,
@@ -60,38 +115,111 @@ class SqliteAuditLog(SqliteBase):
                     event.hash,
                 ),
             )
+            self._reseal(db, key, event)
         return event
+
+    def _reseal(self, db: sqlite3.Connection, key: bytes, event: AuditEvent) -> None:
+        try:
+            head = head_from_row(db.execute("SELECT * FROM audit_head").fetchone())
+        except ValidationError:
+            head = None  # tampered with; verify reports it
+        digests, name, body_sha, digest_gseq = (
+            (head.digests, head.digest_name, head.digest_sha256, head.digest_gseq)
+            if head
+            else (0, None, None, 0)
+        )
+        reason = digest_reason(event, self._digest_every)
+        if self._digests is not None and reason is not None:
+            incidents = dict(
+                db.execute(
+                    "SELECT incident_id, MAX(seq) FROM audit WHERE gseq > ? GROUP BY incident_id",
+                    (digest_gseq,),
+                ).fetchall()
+            )
+            name, body = build_digest(
+                key, digests + 1, event, self._clock(), reason, incidents, (name, body_sha)
+            )
+            self._digests.write(name, body)
+            digests, body_sha, digest_gseq = digests + 1, sha256(body), event.gseq
+        sealed = seal_head(key, event.gseq, event.hash, digests, name, body_sha, digest_gseq)
+        db.execute(
+            "INSERT OR REPLACE INTO audit_head (id, gseq, hash, digests, digest_name,"
+            " digest_sha256, digest_gseq, key_id, mac) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sealed.gseq,
+                sealed.hash,
+                sealed.digests,
+                sealed.digest_name,
+                sealed.digest_sha256,
+                sealed.digest_gseq,
+                sealed.key_id,
+                sealed.mac,
+            ),
+        )
 
     def events(self, incident_id: str) -> builtins.list[AuditEvent]:
         """The incident's events in `seq` order; ValueError if a row cannot be read."""
-        return [audit_from_row(row) for row in self._audit_rows(incident_id)]
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT * FROM audit WHERE incident_id = ? ORDER BY seq", (incident_id,)
+            ).fetchall()
+        return [audit_from_row(row) for row in rows]
 
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event."""
         with self._read() as db:
             rows = db.execute(
-                "SELECT incident_id FROM audit GROUP BY incident_id ORDER BY MIN(id)"
+                "SELECT incident_id FROM audit GROUP BY incident_id ORDER BY MIN(gseq)"
             ).fetchall()
         return [row["incident_id"] for row in rows]
 
     def verify(self, incident_id: str | None = None) -> AuditReport:
-        """Recompute one incident's chain, or every chain, and report what is wrong."""
-        ids = [incident_id] if incident_id is not None else self.incident_ids()
-        problems: builtins.list[AuditProblem] = []
-        events_checked = 0
-        for current in ids:
-            events = [audit_from_row_for_verify(row) for row in self._audit_rows(current)]
-            events_checked += len(events)
-            problems.extend(verify_chain(current, events))
+        """Verify the whole log, its signed head, its digests and its triggers.
+
+        With `incident_id`, report that incident's problems and those of the whole log.
+        """
+        key = self._audit_key.secret()
+        with self._read() as db:
+            events = [
+                audit_from_row_for_verify(row)
+                for row in db.execute("SELECT * FROM audit ORDER BY gseq").fetchall()
+            ]
+            head_row = db.execute("SELECT * FROM audit_head").fetchone()
+            triggers = {
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+            }
+            findings = db.execute("SELECT * FROM audit_findings ORDER BY rowid").fetchall()
+        problems = [
+            AuditProblem(problem=f"trigger {name} was removed")
+            for name in AUDIT_TRIGGERS
+            if name not in triggers
+        ]
+        problems += [
+            AuditProblem(problem=f"{row['problem']} at {row['found_at']} (restored)")
+            for row in findings
+        ]
+        problems += verify_log(key, events)
+        try:
+            head: LogHead | None = head_from_row(head_row)
+            problems += head_problems(key, head, events)
+        except ValidationError:
+            head = None
+            problems.append(AuditProblem(problem="signed head unreadable: it was edited"))
+        files: builtins.list[tuple[str, bytes]] = []
+        if self._digests is not None:
+            files = [
+                (name, body)
+                for name in self._digests.names()
+                if (body := self._digests.read(name)) is not None
+            ]
+            problems += digest_problems(key, files, events, head, self._digests.location)
+        if incident_id is not None:
+            events = [e for e in events if e.incident_id == incident_id]
+            problems = [p for p in problems if p.incident_id in (None, incident_id)]
         return AuditReport(
             ok=not problems,
-            incidents_checked=len(ids),
-            events_checked=events_checked,
+            incidents_checked=1 if incident_id else len({e.incident_id for e in events}),
+            events_checked=len(events),
+            digests_checked=len(files),
             problems=problems,
         )
-
-    def _audit_rows(self, incident_id: str) -> builtins.list[sqlite3.Row]:
-        with self._read() as db:
-            return db.execute(
-                "SELECT * FROM audit WHERE incident_id = ? ORDER BY seq", (incident_id,)
-            ).fetchall()

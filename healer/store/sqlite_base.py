@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-from healer.errors import ToolUnavailable
+from healer.errors import ConfigError, ToolUnavailable
 from healer.store.canonical import sortable
 from healer.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
@@ -34,7 +34,11 @@ class SqliteBase:
 
     Raises:
         ToolUnavailable: the database cannot be opened, or is locked or failing.
+        ConfigError: the database was written with another schema version.
     """
+
+    found_at_open: frozenset[str]
+    """Names of the tables, indexes and triggers the database had before it was opened."""
 
     def __init__(
         self,
@@ -54,8 +58,19 @@ class SqliteBase:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self.found_at_open = frozenset(
+                row[0] for row in self._db.execute("SELECT name FROM sqlite_master")
+            )
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION and (version or self.found_at_open):
+                self._db.close()
+                raise ConfigError(
+                    f"store {self.path}: schema {version}, this healer needs schema"
+                    f" {SCHEMA_VERSION}; nothing has shipped, so delete {Path(self.path).parent}/"
+                    " (or the file) and run again"
+                )
             self._db.executescript(SCHEMA)
-            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            if version != SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise ToolUnavailable(f"store {self.path}: cannot open: {exc}") from exc

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from healer.domain import ActionId, ActionProposal, Approval, ApprovalStatus, AuditEvent
-from healer.store.models import EventRecord, ExecutionRecord
+from healer.store.models import EventRecord, ExecutionRecord, LogHead
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -75,6 +75,7 @@ def execution_from_row(row: sqlite3.Row) -> ExecutionRecord:
 def audit_from_row(row: sqlite3.Row) -> AuditEvent:
     """An `AuditEvent` from an `audit` row; ValueError if the row cannot be read."""
     return AuditEvent(
+        gseq=row["gseq"],
         incident_id=row["incident_id"],
         seq=row["seq"],
         kind=row["kind"],
@@ -108,6 +109,7 @@ def audit_from_row_for_verify(row: sqlite3.Row) -> AuditEvent:
         except (TypeError, ValueError):
             at = _UNREADABLE_AT
         return AuditEvent(
+            gseq=row["gseq"],
             incident_id=row["incident_id"],
             seq=row["seq"],
             kind=str(row["kind"]),
@@ -117,3 +119,8 @@ def audit_from_row_for_verify(row: sqlite3.Row) -> AuditEvent:
             prev_hash=str(row["prev_hash"]),
             hash=str(row["hash"]),
         )
+
+
+def head_from_row(row: sqlite3.Row | None) -> LogHead | None:
+    """The signed head from the `audit_head` row, or None if there is none."""
+    return None if row is None else LogHead(**{key: row[key] for key in LogHead.model_fields})

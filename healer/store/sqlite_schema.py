@@ -1,8 +1,13 @@
-"""The SQLite schema of `SqliteStore`; every statement is idempotent."""
+"""The SQLite schema of `SqliteStore`; every statement is idempotent.
+
+`SCHEMA_VERSION` goes up with every incompatible change; a database of another version is
+refused (nothing has shipped, so there is nothing to migrate).
+"""
 
 from __future__ import annotations
 
 SCHEMA_VERSION = 2
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -78,7 +83,7 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE INDEX IF NOT EXISTS executions_target ON executions (target, started_at);
 
 CREATE TABLE IF NOT EXISTS audit (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    gseq        INTEGER PRIMARY KEY CHECK (gseq >= 1),
     incident_id TEXT NOT NULL,
     seq         INTEGER NOT NULL CHECK (seq >= 1),
     kind        TEXT NOT NULL,
@@ -88,6 +93,25 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL,
     UNIQUE (incident_id, seq)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS audit_head (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    gseq          INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    digests       INTEGER NOT NULL,
+    digest_name   TEXT,
+    digest_sha256 TEXT,
+    digest_gseq   INTEGER NOT NULL,
+    key_id        TEXT NOT NULL,
+    mac           TEXT NOT NULL
+) STRICT;
+
+-- What the store found wrong with the audit log when it opened (e.g. a dropped trigger,
+-- restored by the statements below), so that every later verification still reports it.
+CREATE TABLE IF NOT EXISTS audit_findings (
+    found_at TEXT NOT NULL,
+    problem  TEXT NOT NULL
 ) STRICT;
 
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit

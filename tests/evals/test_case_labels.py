@@ -26,8 +26,8 @@ from healer.domain import (
 )
 from healer.policy import PolicyInput, decide, unit_name
 from knowledge_base.runbooks import load_runbooks
-from tools.scope import PROCESS_DIMENSIONS, SYSTEM_LOG_GROUP, SYSTEMD_LINE
 from tools.pricing import TablePriceSource, estimate_cost
+from tools.scope import PROCESS_DIMENSIONS, SYSTEM_LOG_GROUP, SYSTEMD_LINE
 
 RUNBOOKS = load_runbooks(Path(__file__).resolve().parents[2] / "runbooks")
 CASES = sorted((Path(__file__).resolve().parents[2] / "evals" / "cases").glob("*.yaml"))
@@ -94,7 +94,9 @@ def incident_scope(case: Case, category: Category, action: ActionId, target: str
             ]
     for stream in world.logs:
         if stream.stream == target and SYSTEM_LOG_GROUP.search(stream.group):
-            units += [m.group(1) for _, message in stream.events if (m := SYSTEMD_LINE.match(message))]
+            units += [
+                m.group(1) for _, message in stream.events if (m := SYSTEMD_LINE.match(message))
+            ]
     runbook = next(
         (r for r in RUNBOOKS if r.category == category and action in [a.action for a in r.actions]),
         None,

@@ -38,10 +38,37 @@ def test_approval_round_trips(store: SqliteStore) -> None:
     assert store.get_approval("nope") is None
 
 
-def test_create_refuses_an_existing_id(store: SqliteStore) -> None:
+def test_create_refuses_an_existing_id_for_another_plan(store: SqliteStore) -> None:
     store.create(make_approval())
     with pytest.raises(ValueError, match="ap-1 already exists"):
-        store.create(make_approval())
+        store.create(make_approval(plan_hash="b" * 64))
+
+
+def test_creating_the_same_approval_again_keeps_the_stored_one(store: SqliteStore) -> None:
+    """A step re-run after a crash creates no second approval and does not reset a decision."""
+    store.create(make_approval())
+    store.transition("ap-1", PENDING, ApprovalStatus.REJECTED, "U1", T0)
+
+    again = store.create(make_approval())
+
+    assert again.status == ApprovalStatus.REJECTED
+    assert store.get_approval("ap-1") == again
+
+
+def test_two_distinct_humans_approve_a_two_person_approval(store: SqliteStore) -> None:
+    store.create(make_approval(approvals_needed=2, requested_by="U-REQ"))
+
+    first = store.add_approver("ap-1", "U1", T0)
+    with pytest.raises(ActionRejected, match="already approved"):
+        store.add_approver("ap-1", "U1", T0)
+    with pytest.raises(ActionRejected, match="requested this action"):
+        store.add_approver("ap-1", "U-REQ", T0)
+    second = store.add_approver("ap-1", "U2", T0)
+
+    assert first.status == PENDING and first.approved_by == ("U1",)
+    assert second.status == ApprovalStatus.APPROVED and second.approved_by == ("U1", "U2")
+    with pytest.raises(ActionRejected, match="not PENDING"):
+        store.add_approver("ap-1", "U3", T0)
 
 
 def test_for_incident_returns_the_latest(store: SqliteStore) -> None:

@@ -1,4 +1,4 @@
-"""Properties of the audit hash chain, through the SQLite store and as pure functions."""
+"""Properties of the audit log's HMAC chain, through the SQLite store and as pure functions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from healer.domain import AUDIT_KINDS, AuditEvent
 from healer.store import SqliteStore
-from healer.store.chain import build_event, verify_chain
+from healer.store.chain import build_event, verify_log
+
+KEY = b"k" * 32
 
 json_values = st.recursive(
     st.none()
@@ -49,7 +51,8 @@ def test_any_sequence_of_appends_verifies_and_reads_back_unchanged(
         assert report.ok, report.problems
         assert report.events_checked == len(steps)
         stored = [e for incident in store.incident_ids() for e in store.events(incident)]
-        assert sorted(stored, key=repr) == sorted(appended, key=repr)
+        assert sorted(stored, key=lambda e: e.gseq) == appended
+        assert [e.gseq for e in appended] == list(range(1, len(steps) + 1))
 
 
 @settings(max_examples=60, deadline=None)
@@ -58,26 +61,31 @@ def test_any_sequence_of_appends_verifies_and_reads_back_unchanged(
         lambda n: st.tuples(st.just(n), st.integers(min_value=0, max_value=n - 1), json_values)
     )
 )
-def test_changing_any_event_is_detected_at_that_event(case: tuple[int, int, Any]) -> None:
+def test_changing_any_event_is_detected_at_that_event_and_only_the_key_verifies(
+    case: tuple[int, int, Any],
+) -> None:
     length, victim, new_value = case
     chain: list[AuditEvent] = []
     for n in range(length):
         previous = chain[-1] if chain else None
         chain.append(
             build_event(
-                "inc-1",
+                KEY,
+                f"inc-{n % 2}",
                 "diagnosed",
                 "system",
                 {"n": n},
                 datetime(2025, 1, 1, tzinfo=UTC),
-                prev_seq=previous.seq if previous else 0,
+                prev_gseq=previous.gseq if previous else 0,
+                prev_seq=n // 2,
                 prev_hash=previous.hash if previous else "0" * 64,
             )
         )
     chain[victim] = chain[victim].model_copy(update={"data": {"n": victim, "x": new_value}})
 
-    problems = verify_chain("inc-1", chain)
+    problems = verify_log(KEY, chain)
 
-    assert [(p.seq, p.problem) for p in problems] == [
+    assert [(p.gseq, p.problem) for p in problems] == [
         (victim + 1, "hash mismatch: event was altered")
     ]
+    assert verify_log(b"w" * 32, chain)[0].gseq == 1  # another key: nothing verifies

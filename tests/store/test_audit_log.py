@@ -9,6 +9,8 @@ import pytest
 
 from healer.domain import ActionId, Risk
 from healer.store import GENESIS_HASH, SqliteStore
+from healer.store.audit_key import process_audit_key
+from healer.store.chain import event_hash
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -64,15 +66,19 @@ def test_events_read_back_hash_the_same_as_appended(store: SqliteStore) -> None:
     assert store.verify("inc-1").ok
 
 
-def test_each_incident_has_its_own_chain(store: SqliteStore) -> None:
-    store.append("inc-b", "incident_opened", "system", {})
-    store.append("inc-a", "incident_opened", "system", {})
+def test_one_chain_runs_through_every_incident_each_numbered_on_its_own(
+    store: SqliteStore,
+) -> None:
+    first = store.append("inc-b", "incident_opened", "system", {})
+    other = store.append("inc-a", "incident_opened", "system", {})
     second = store.append("inc-b", "diagnosed", "agent:diagnostician", {})
 
-    assert second.seq == 2
-    assert store.events("inc-a")[0].seq == 1
+    assert [(e.gseq, e.seq) for e in (first, other, second)] == [(1, 1), (2, 1), (3, 2)]
+    assert (other.prev_hash, second.prev_hash) == (first.hash, other.hash)
+    assert store.events("inc-a") == [other]
     assert store.incident_ids() == ["inc-b", "inc-a"]
     assert store.verify().incidents_checked == 2
+    assert store.verify("inc-a").events_checked == 1
 
 
 def test_append_uses_the_clock_in_utc(store: SqliteStore) -> None:
@@ -125,9 +131,10 @@ def test_altered_event_is_named_by_incident_and_seq(file_store: SqliteStore, db_
     assert not report.ok
     assert (report.incidents_checked, report.events_checked) == (2, 10)
     assert [(p.incident_id, p.seq, p.kind, p.problem) for p in report.problems] == [
-        ("inc-1", 3, "cost_estimated", "hash mismatch: event was altered")
+        (None, None, None, "trigger audit_no_update was removed"),
+        ("inc-1", 3, "cost_estimated", "hash mismatch: event was altered"),
     ]
-    assert file_store.verify("inc-2").ok
+    assert [p.incident_id for p in file_store.verify("inc-2").problems] == [None]
 
 
 def test_altered_and_rehashed_event_breaks_the_next_link(
@@ -135,7 +142,9 @@ def test_altered_and_rehashed_event_breaks_the_next_link(
 ) -> None:
     append_five(file_store)
     forged = file_store.events("inc-1")[2].model_copy(update={"data": {"n": 99}})
-    forged_hash = forged.compute_hash(
+    forged_hash = event_hash(
+        process_audit_key().secret(),  # even with the key, the next link breaks
+        forged.gseq,
         forged.incident_id,
         forged.seq,
         forged.kind,
@@ -151,9 +160,9 @@ def test_altered_and_rehashed_event_breaks_the_next_link(
         f"""UPDATE audit SET data = '{{"n":99}}', hash = '{forged_hash}' WHERE seq = 3""",
     )
 
-    (problem,) = file_store.verify("inc-1").problems
+    _, problem = file_store.verify("inc-1").problems
     assert (problem.seq, problem.kind) == (4, "governance_decided")
-    assert problem.problem == "prev_hash does not match event 3"
+    assert problem.problem == "prev_hash does not match log #3"
 
 
 def test_deleted_middle_event_is_reported_as_a_gap(file_store: SqliteStore, db_path: Path) -> None:
@@ -163,8 +172,10 @@ def test_deleted_middle_event_is_reported_as_a_gap(file_store: SqliteStore, db_p
 
     report = file_store.verify("inc-1")
     assert not report.ok and report.events_checked == 4
-    assert [(p.incident_id, p.seq, p.problem) for p in report.problems] == [
-        ("inc-1", 3, "sequence gap: 3 missing")
+    assert [str(p) for p in report.problems] == [
+        "audit log: trigger audit_no_delete was removed",
+        "log #3: 1 event missing (deleted)",
+        "inc-1 #3 (?): sequence gap: event missing",
     ]
 
 
@@ -173,7 +184,11 @@ def test_deleted_first_event_is_reported(file_store: SqliteStore, db_path: Path)
 
     raw_sql(db_path, "DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq = 1")
 
-    assert [p.problem for p in file_store.verify().problems] == ["sequence gap: 1 missing"]
+    assert [str(p) for p in file_store.verify().problems] == [
+        "audit log: trigger audit_no_delete was removed",
+        "log #1: 1 event missing (deleted)",
+        "inc-1 #1 (?): sequence gap: event missing",
+    ]
 
 
 def test_unreadable_event_is_reported_not_fatal(file_store: SqliteStore, db_path: Path) -> None:
@@ -187,7 +202,8 @@ def test_unreadable_event_is_reported_not_fatal(file_store: SqliteStore, db_path
 
     report = file_store.verify()
     assert [(p.seq, p.problem) for p in report.problems] == [
-        (2, "hash mismatch: event was altered")
+        (None, "trigger audit_no_update was removed"),
+        (2, "hash mismatch: event was altered"),
     ]
 
 
@@ -195,7 +211,10 @@ def test_reopening_restores_dropped_triggers(file_store: SqliteStore, db_path: P
     append_five(file_store)
     raw_sql(db_path, "DROP TRIGGER audit_no_update")
 
-    SqliteStore(db_path).close()
+    reopened = SqliteStore(db_path)
 
     with pytest.raises(sqlite3.IntegrityError):
         raw_sql(db_path, "UPDATE audit SET actor = 'mallory'")
+    (problem,) = reopened.verify().problems
+    assert "audit_no_update was missing when the store was opened" in problem.problem
+    reopened.close()

@@ -15,6 +15,7 @@ from healer.domain import (
     RemediationPlan,
     Step,
 )
+from healer.errors import ConcurrentUpdate
 from healer.store import SqliteStore
 
 IncidentFactory = Callable[..., Incident]
@@ -45,12 +46,29 @@ def test_incident_round_trips_with_its_plan_and_step(
 
 def test_save_is_an_upsert(store: SqliteStore, make_incident: IncidentFactory) -> None:
     store.save(make_incident("inc-1"))
-    store.save(make_incident("inc-1", step=Step.VERIFY, resources=["asg-web"]))
+    store.save(make_incident("inc-1", step=Step.VERIFY, resources=["asg-web"], version=1))
 
-    assert store.get("inc-1") == make_incident("inc-1", step=Step.VERIFY, resources=["asg-web"])
+    assert store.get("inc-1") == make_incident(
+        "inc-1", step=Step.VERIFY, resources=["asg-web"], version=2
+    )
     assert len(store.list()) == 1
     assert store.find_open_for(["i-0abc"], T0) is None
     assert store.find_open_for(["asg-web"], T0) is not None
+
+
+def test_a_stale_copy_cannot_overwrite_a_newer_save(
+    store: SqliteStore, make_incident: IncidentFactory
+) -> None:
+    store.save(make_incident("inc-1"))
+    first, second = store.get("inc-1"), store.get("inc-1")
+    assert first is not None and second is not None
+    first.step = Step.VERIFY
+    store.save(first)
+    second.step = Step.CLOSE
+
+    with pytest.raises(ConcurrentUpdate, match="another writer"):
+        store.save(second)
+    assert store.get("inc-1") == first
 
 
 def test_list_is_newest_first_and_limited(

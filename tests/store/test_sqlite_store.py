@@ -40,7 +40,7 @@ def test_data_survives_reopening(db_path: Path, make_incident: IncidentFactory) 
         first.record("k1", "accepted", "", "inc-1", {})
 
     with SqliteStore(db_path) as second:
-        assert second.get("inc-1") == make_incident("inc-1")
+        assert second.get("inc-1") == make_incident("inc-1", version=1)
         assert second.seen("k1")
         assert second.verify().ok and second.verify().events_checked == 1
 

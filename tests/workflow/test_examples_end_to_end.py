@@ -79,7 +79,17 @@ def test_disk_full_runs_on_autopilot_without_a_human(
 ) -> None:
     path = CASES / "dev-disk-full-web.yaml"
     result = replay_case(load_case(path), path, store, settings)
-    kinds = [e.kind for e in store.events(result.incidents[0].id)]
-    assert "approval_requested" not in kinds and "approved" not in kinds
-    assert kinds[-4:] == ["action_started", "action_succeeded", "verified", "closed"]
+    events = store.events(result.incidents[0].id)
+    kinds = [e.kind for e in events]
+    assert "approval_requested" not in kinds
+    [approved] = [e for e in events if e.kind == "approved"]
+    assert approved.actor == "guardrail" and approved.data["automatic"] is True
+    assert approved.data["action"] == "clear_disk_space" and approved.data["cost"]["usd"] == 0
+    assert kinds[-5:] == [
+        "approval_consumed",
+        "action_started",
+        "action_succeeded",
+        "verified",
+        "closed",
+    ]
     assert result.human_decisions == []
