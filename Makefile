@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit eval-gate bench clean
+.PHONY: demo test lint typecheck unit eval-gate stress bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ unit: $(STAMP)
 # The dev set replayed and scored; fails when a threshold of evals/thresholds.yaml fails.
 eval-gate: $(STAMP)
 	$(BIN)/healer eval --report reports/dev
+
+# The race and crash tests, 20 times over (CI runs it after `make test`): a flake shows here.
+stress: $(STAMP)
+	for run in $$(seq 20); do $(BIN)/pytest -q -p no:cacheprovider tests/workflow/test_exactly_once.py || exit 1; done
 
 # Retrieval quality and latency (numbers in BENCHMARKS.md); the dev eval's speed.
 bench: $(STAMP)

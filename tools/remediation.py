@@ -11,6 +11,7 @@ ever send again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -44,9 +45,10 @@ SSM_PARAMETER_NAMES = {
     "paths": "Paths",
     "older_than_days": "OlderThanDays",
 }
-LOCK_LEASE = timedelta(minutes=20)
-"""How long an execution lock holds without renewal: longer than any poll (a crashed holder's
-lock lapses; the next run then observes instead of resending)."""
+LOCK_LEASE = timedelta(seconds=60)
+"""How long an execution lock holds without renewal; the holder renews it at every poll. A
+crashed holder's lock lapses, and the next run then observes instead of resending."""
+LOCK_WAIT_SECONDS = LOCK_LEASE.total_seconds() + 5
 
 
 class AutomationRunner(Protocol):
@@ -143,11 +145,18 @@ class Executor:
             self._blocked(str(exc), proposal)
             raise
         lock, owner = f"incident:{incident_id}", uuid.uuid4().hex
-        if not self._store.acquire_lock(lock, owner, LOCK_LEASE, self._clock()):
-            self._blocked("another execution of this incident is in progress", exact)
-            raise ActionRejected("another execution of this incident is in progress; not repeated")
+
+        def renew() -> bool:
+            return bool(self._store.acquire_lock(lock, owner, LOCK_LEASE, self._clock()))
+
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not renew():
+            if time.monotonic() > deadline:
+                self._blocked("another execution of this incident is in progress", exact)
+                raise ActionRejected("another execution of this incident is in progress")
+            time.sleep(0.05)
         try:
-            return self._execute_locked(incident_id, exact, approval)
+            return self._execute_locked(incident_id, exact, approval, renew)
         finally:
             self._store.release_lock(lock, owner)
 
@@ -162,7 +171,11 @@ class Executor:
         return proposal.model_copy(update={"params": params})
 
     def _execute_locked(
-        self, incident_id: str, exact: ActionProposal, approval: Approval
+        self,
+        incident_id: str,
+        exact: ActionProposal,
+        approval: Approval,
+        renew: Callable[[], bool],
     ) -> ExecutionResult:
         digest = approval.plan_hash
         record = self._store.get_execution(incident_id, digest)
@@ -195,7 +208,7 @@ class Executor:
             )
         resumed = record.attempts > 1 or record.external_id is not None
         marker = f"healer {incident_id} {digest[:16]}"
-        outcome = self._run(incident_id, digest, exact, record.external_id, marker)
+        outcome = self._run(incident_id, digest, exact, record.external_id, marker, renew)
         effects: list[str] = []
         if outcome.succeeded:
             for observer in self._observers:
@@ -243,7 +256,10 @@ class Executor:
         proposal: ActionProposal,
         external_id: str | None,
         marker: str,
+        renew: Callable[[], bool],
     ) -> Outcome:
+        """Cause the side effect unless it already happened, then wait for it (renewing the
+        lock at every poll)."""
         spec = self._catalog[proposal.action]
         if spec.executor == ExecutorKind.SSM_COMMAND:
             assert spec.document is not None
@@ -252,7 +268,7 @@ class Executor:
                     spec.document, proposal, marker
                 )
                 self._store.set_external_id(incident_id, digest, external_id)
-            return self._wait_command(external_id, proposal.target)
+            return self._wait_command(external_id, proposal.target, renew)
         if spec.executor == ExecutorKind.SSM_AUTOMATION:
             assert spec.document is not None
             if external_id is None:
@@ -262,8 +278,13 @@ class Executor:
                 )
                 self._store.set_external_id(incident_id, digest, external_id)
             execution_id = external_id
+
+            def automation_status() -> str:
+                renew()
+                return self._automation.status(execution_id)
+
             return wait_for(
-                lambda: self._automation.status(execution_id),
+                automation_status,
                 "Automation",
                 execution_id,
                 self._poll,
@@ -303,8 +324,11 @@ class Executor:
             raise ToolUnavailable(f"send_command {document} failed: {exc}") from exc
         return str(response["Command"]["CommandId"])
 
-    def _wait_command(self, command_id: str, instance_id: str) -> Outcome:
+    def _wait_command(
+        self, command_id: str, instance_id: str, renew: Callable[[], bool]
+    ) -> Outcome:
         def status() -> str | None:
+            renew()
             try:
                 invocation = self._aws.ssm.get_command_invocation(
                     CommandId=command_id, InstanceId=instance_id

@@ -55,9 +55,9 @@ class RecordingAutomation:
         self._inner = inner
         self.started: list[tuple[str, dict[str, list[str]]]] = []
 
-    def start(self, document_name: str, parameters: dict[str, list[str]]) -> str:
+    def start(self, document_name: str, parameters: dict[str, list[str]], client_token: str) -> str:
         self.started.append((document_name, parameters))
-        return str(self._inner.start(document_name, parameters))
+        return str(self._inner.start(document_name, parameters, client_token))
 
     def status(self, execution_id: str) -> str:
         return str(self._inner.status(execution_id))

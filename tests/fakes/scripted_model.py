@@ -25,7 +25,14 @@ class Text:
     text: str
 
 
-Turn = ToolCall | Text
+@dataclass(frozen=True)
+class Parallel:
+    """A model turn that calls several tools at once (strands may run them concurrently)."""
+
+    calls: tuple[ToolCall, ...]
+
+
+Turn = ToolCall | Text | Parallel
 
 
 class ScriptedModel(Model):
@@ -59,11 +66,16 @@ class ScriptedModel(Model):
             raise AssertionError(f"ScriptedModel: script exhausted after {len(self.turns)} turns")
         turn = self.turns[index]
         yield {"messageStart": {"role": "assistant"}}
-        if isinstance(turn, ToolCall):
-            tool_use = {"toolUseId": f"tooluse-{index}", "name": turn.name}
-            yield {"contentBlockStart": {"start": {"toolUse": tool_use}}}
-            yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(turn.input)}}}}
-            yield {"contentBlockStop": {}}
+        if isinstance(turn, ToolCall | Parallel):
+            calls = turn.calls if isinstance(turn, Parallel) else (turn,)
+            for n, call in enumerate(calls):
+                use_id = f"tooluse-{index}" if len(calls) == 1 else f"tooluse-{index}-{n}"
+                tool_use = {"toolUseId": use_id, "name": call.name}
+                yield {"contentBlockStart": {"start": {"toolUse": tool_use}}}
+                yield {
+                    "contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(call.input)}}}
+                }
+                yield {"contentBlockStop": {}}
             yield {"messageStop": {"stopReason": "tool_use"}}
         else:
             yield {"contentBlockStart": {"start": {}}}
