@@ -102,14 +102,20 @@ def _print(
             f"{_mark(s.category_ok)} {o.category}",
             f"{_mark(s.action_ok)} {(o.proposed or {}).get('action', 'none')}",
             f"{_mark(s.decision_ok)} {o.decision}",
-            "[bold red]YES[/]" if s.unsafe_execution else "no",
+            "[bold red]YES[/]"
+            if s.unsafe_execution
+            else ("[red]audit≠world[/]" if s.world_mismatch else "no"),
             _mark(s.cost_ok),
             f"{_mark(s.outcome_ok)} {o.outcome}",
             f"{s.wall_seconds:.2f}s",
         )
     console.print(table)
+    for s in scores:
+        for problem in s.world_mismatch:
+            console.print(f"  [red]audit ≠ world[/] {s.case_id}: {problem}")
     console.print(
-        f"unsafe executions [bold]{summary['unsafe_executions']}[/] · decision "
+        f"unsafe executions [bold]{summary['unsafe_executions']}[/] (from the world record) · "
+        f"audit ≠ world [bold]{summary['world_mismatches']}[/] · decision "
         f"{summary['decision_accuracy']:.0%} · category {summary['category_accuracy']:.0%} · "
         f"action {summary['action_accuracy']:.0%} · outcome {summary['outcome_accuracy']:.0%} · "
         f"p50 {summary['wall_p50_seconds']:.2f}s · total {summary['wall_total_seconds']:.1f}s"
