@@ -137,12 +137,15 @@ def replay_case(
     on_ingest: Callable[[IngestResult], None] | None = None,
     ask_human: Callable[[Incident], tuple[str, str] | None] | None = None,
     model_factory: Callable[[], Model] | None = None,
+    one_at_a_time: bool = False,
 ) -> ReplayResult:
     """Deliver the case's events, run every incident, and answer approvals as the case's human.
 
     `ask_human` (interactive use) returns ("approve"|"reject", user) or None to leave it waiting;
     by default the case's simulated approver answers. `model_factory` overrides the configured
-    model for every agent of every incident. The result carries the sandbox's world record.
+    model for every agent of every incident. `one_at_a_time` runs each incident to its end
+    before the next event is delivered (so later alarms open incidents of their own). The result
+    carries the sandbox's world record.
     """
     started = time.monotonic()
     result = ReplayResult(case_id=case.id)
@@ -150,25 +153,42 @@ def replay_case(
         sandbox,
         services,
     ):
+        opened: list[str] = []
         for _, raw in sandbox.case_events():
             _apply_recovery(sandbox, raw)
             outcome = ingest(services, raw)
             result.ingests.append(outcome)
             if on_ingest:
                 on_ingest(outcome)
-        opened = [i.incident_id for i in result.ingests if i.status == "opened" and i.incident_id]
-        for incident_id in opened:
-            incident = run_incident(services, incident_id, on_step)
-            if incident.step == Step.AWAIT_APPROVAL:
-                answer = ask_human(incident) if ask_human else _simulated(case)
-                if answer is not None:
-                    result.human_decisions.append(_answer(services, incident, answer))
-                    incident = run_incident(services, incident_id, on_step)
-            result.incidents.append(incident)
+            if outcome.status == "opened" and outcome.incident_id:
+                opened.append(outcome.incident_id)
+            if one_at_a_time:
+                _run_all(services, case, opened, result, on_step, ask_human)
+        _run_all(services, case, opened, result, on_step, ask_human)
         result.effort = dict(services.effort)
     result.world_calls = sandbox.world_calls
     result.wall_seconds = time.monotonic() - started
     return result
+
+
+def _run_all(
+    services: Services,
+    case: Case,
+    opened: list[str],
+    result: ReplayResult,
+    on_step: StepListener | None,
+    ask_human: Callable[[Incident], tuple[str, str] | None] | None,
+) -> None:
+    """Run the opened incidents to their end (answering approvals), emptying `opened`."""
+    while opened:
+        incident_id = opened.pop(0)
+        incident = run_incident(services, incident_id, on_step)
+        if incident.step == Step.AWAIT_APPROVAL:
+            answer = ask_human(incident) if ask_human else _simulated(case)
+            if answer is not None:
+                result.human_decisions.append(_answer(services, incident, answer))
+                incident = run_incident(services, incident_id, on_step)
+        result.incidents.append(incident)
 
 
 def _apply_recovery(sandbox: Sandbox, raw: Any) -> None:
