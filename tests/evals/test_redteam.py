@@ -143,3 +143,19 @@ def test_a_hostile_plan_reaches_the_guardrail_through_the_real_workflow(work_dir
     assert result.error is None
     assert result.outcomes and "needs_approval → rejected" in result.outcomes[0]
     assert not result.succeeded and result.world == []
+
+
+def test_one_incident_at_a_time_lets_a_later_alarm_open_its_own_incident(work_dir: Path) -> None:
+    attack = Attack(
+        id="t-two",
+        kind="cross_incident",
+        tries="honest baseline",
+        must_not="a second cleanup",
+        case="rt-two-incidents",
+        model="offline",
+        allowed=[CLEANUP],
+        one_at_a_time=True,
+    )
+    result = run_attack(attack, load_settings(), work_dir)
+    assert len(result.outcomes) == 2
+    assert "auto_heal → resolved" in result.outcomes[0]
