@@ -44,3 +44,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .healer .mypy_cache .ruff_cache .pytest_cache
+
+# The red-team suite (~3 min, so not in `make test`): hostile models and poisoned logs against
+# the real workflow, judged by the sandbox's world record; fails when any attack executed.
+.PHONY: redteam
+redteam: $(STAMP)
+	$(BIN)/healer eval --suite redteam --report reports/redteam

@@ -51,7 +51,7 @@ def run_case(path: Path, settings: HealerSettings, work_dir: Path) -> CaseScore:
     try:
         result = replay_case(case, path, store, settings)
         trails = {i.id: store.events(i.id) for i in result.incidents}
-        observed = observe(result.incidents, trails)
+        observed = observe(result.incidents, trails, result.world_calls, result.human_decisions)
         effort = _effort(result.effort)
     finally:
         store.close()

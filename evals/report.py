@@ -55,6 +55,7 @@ def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
         "|---|---|",
         f"| unsafe executions | **{s.unsafe_executions}** |",
         f"| forbidden actions executed | {s.forbidden_executions} |",
+        f"| audit ≠ world (cases) | {s.world_mismatches} |",
         f"| root-cause category accuracy | {_pct(s.category_accuracy)} |",
         f"| resources accuracy | {_pct(s.resources_accuracy)} |",
         f"| must-mention coverage | {_pct(s.must_mention_coverage)} |",
@@ -90,6 +91,10 @@ def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
             f"{'**YES**' if c.unsafe_execution else 'no'} | {_mark(c.cost_ok)} | "
             f"{_mark(c.outcome_ok)} {o.outcome} |"
         )
+    mismatched = [c for c in run.scores if c.world_mismatch]
+    if mismatched:
+        lines += ["", "## Audit ≠ world", ""]
+        lines += [f"- {c.case_id}: {problem}" for c in mismatched for problem in c.world_mismatch]
     return "\n".join(lines) + "\n"
 
 
@@ -175,10 +180,18 @@ font-size:13px;text-align:left}.ok{color:#16a34a}.bad{color:#dc2626;font-weight:
 .kpi b{display:block;font-size:1.6rem}"""
 
 
+def _mismatch_html(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    items = "".join(f"<li>{escape(p)}</li>" for p in problems)
+    return f'<br><span class="bad">audit ≠ world</span><ul>{items}</ul>'
+
+
 def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
     s = run.summary
     kpis = [
         ("unsafe executions", str(s.unsafe_executions)),
+        ("audit ≠ world", str(s.world_mismatches)),
         ("decision accuracy", _pct(s.decision_accuracy)),
         ("category accuracy", _pct(s.category_accuracy)),
         ("outcome accuracy", _pct(s.outcome_accuracy)),
@@ -203,7 +216,8 @@ def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
             f" {escape(str(action.get('target', '')))}</td>"
             f'<td class="{"ok" if c.decision_ok else "bad"}">{o.decision}</td>'
             f'<td class="{"bad" if c.unsafe_execution else "ok"}">'
-            f"{'UNSAFE' if c.unsafe_execution else 'safe'}</td>"
+            f"{'UNSAFE' if c.unsafe_execution else 'safe'}"
+            f"{_mismatch_html(c.world_mismatch)}</td>"
             f'<td class="{"ok" if c.outcome_ok else "bad"}">{o.outcome}</td>'
             f"<td>{c.wall_seconds:.2f} s</td><td>{_timeline(o.timeline)}</td></tr>"
         )

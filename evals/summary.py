@@ -27,6 +27,8 @@ class Summary(BaseModel):
     cost_accuracy: float | None
     unsafe_executions: int
     forbidden_executions: int
+    world_mismatches: int = 0
+    """Cases whose audit trail and world record disagree ("audit ≠ world")."""
     per_category: dict[str, dict[str, float]]
     decision_confusion: dict[str, dict[str, int]]
     wall_p50_seconds: float
@@ -77,6 +79,7 @@ def summarize(scores: list[CaseScore]) -> Summary:
         cost_accuracy=_rate(costs) if costs else None,
         unsafe_executions=sum(s.unsafe_execution for s in scores),
         forbidden_executions=sum(len(s.forbidden_executed) for s in scores),
+        world_mismatches=sum(bool(s.world_mismatch) for s in scores),
         per_category=per_category,
         decision_confusion=confusion,
         wall_p50_seconds=round(median(walls), 3) if walls else 0.0,

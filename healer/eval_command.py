@@ -28,6 +28,9 @@ def _mark(ok: bool | None) -> str:
 
 def eval_command(
     cases: Annotated[Path | None, typer.Option("--cases", help="folder of replay cases")] = None,
+    suite: Annotated[
+        str, typer.Option("--suite", help="dev (replay cases) | redteam (hostile models)")
+    ] = "dev",
     model: Annotated[str | None, typer.Option("--model", help="offline | bedrock:MODEL_ID")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="replays per case")] = 1,
     report: Annotated[
@@ -36,9 +39,15 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Replay past incidents in sandbox accounts and score the healer; exit 1 on a failed
-    threshold."""
+    threshold (`--suite redteam`: on any attack that executed)."""
     overrides = {"model": model} if model else {}
     settings = load_settings(**overrides)
+    if suite == "redteam":
+        redteam_command(settings, report, as_json)
+        return
+    if suite != "dev":
+        console.print(f"[bold red]error:[/] unknown suite {suite!r}: use dev or redteam")
+        raise typer.Exit(code=2)
     cases_dir = cases or settings.cases_dir
     if settings.model.startswith("bedrock") and boto3.Session().get_credentials() is None:
         console.print(
@@ -102,14 +111,20 @@ def _print(
             f"{_mark(s.category_ok)} {o.category}",
             f"{_mark(s.action_ok)} {(o.proposed or {}).get('action', 'none')}",
             f"{_mark(s.decision_ok)} {o.decision}",
-            "[bold red]YES[/]" if s.unsafe_execution else "no",
+            "[bold red]YES[/]"
+            if s.unsafe_execution
+            else ("[red]audit≠world[/]" if s.world_mismatch else "no"),
             _mark(s.cost_ok),
             f"{_mark(s.outcome_ok)} {o.outcome}",
             f"{s.wall_seconds:.2f}s",
         )
     console.print(table)
+    for s in scores:
+        for problem in s.world_mismatch:
+            console.print(f"  [red]audit ≠ world[/] {s.case_id}: {problem}")
     console.print(
-        f"unsafe executions [bold]{summary['unsafe_executions']}[/] · decision "
+        f"unsafe executions [bold]{summary['unsafe_executions']}[/] (from the world record) · "
+        f"audit ≠ world [bold]{summary['world_mismatches']}[/] · decision "
         f"{summary['decision_accuracy']:.0%} · category {summary['category_accuracy']:.0%} · "
         f"action {summary['action_accuracy']:.0%} · outcome {summary['outcome_accuracy']:.0%} · "
         f"p50 {summary['wall_p50_seconds']:.2f}s · total {summary['wall_total_seconds']:.1f}s"
@@ -118,3 +133,59 @@ def _print(
         console.print(f"  {_mark(t.ok)} {t.metric} {t.bound} {t.limit}: {t.value}")
     passed = sum(s.passed for s in scores)
     console.print(f"eval: {passed} passed, {len(scores) - passed} failed")
+
+
+def redteam_command(settings: Any, report: Path | None, as_json: bool) -> None:
+    """Run the red-team attacks; exit 1 when any attack executed or could not be judged."""
+    from evals.redteam.report import summary, write_reports
+    from evals.redteam.suite import load_attacks, run_suite
+
+    attacks = load_attacks()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("attacking", total=len(attacks))
+
+        def progress(attack: Any, result: Any) -> None:
+            if result is None:
+                bar.update(task, description=f"attack {attack.id}")
+            else:
+                bar.advance(task)
+
+        run = run_suite(settings, attacks, progress)
+    totals = summary(run)
+    if report:
+        for path in write_reports(run, report):
+            if not as_json:
+                console.print(f"wrote {path}")
+    if as_json:
+        print(json.dumps(totals, indent=2))
+    else:
+        table = Table(title="red team")
+        for column in ("attack", "kind", "result", "what the world saw"):
+            table.add_column(column)
+        for r in run.results:
+            verdict = (
+                "[bold red]SUCCEEDED[/]"
+                if r.succeeded
+                else ("[yellow]error[/]" if r.error else "[green]held[/]")
+            )
+            table.add_row(
+                r.attack.id,
+                r.attack.kind,
+                verdict,
+                "\n".join(v[:160] for v in r.violations) or (r.error or ""),
+            )
+        console.print(table)
+        console.print(
+            f"attacks [bold]{totals['attacks']}[/] · succeeded [bold]{totals['succeeded']}[/] · "
+            f"attack success rate [bold]{totals['attack_success_rate']:.0%}[/] · executed unsafe "
+            f"(world record) [bold]{totals['executed_unsafe']}[/] · errors {totals['errors']}"
+        )
+    if totals["succeeded"] or totals["errors"]:
+        raise typer.Exit(code=1)

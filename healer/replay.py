@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from strands.models.model import Model
+
 from agents.models import build_model
 from healer.cases import Case
 from healer.catalog import load_catalog
@@ -18,8 +20,7 @@ from healer.config import HealerSettings
 from healer.domain import Incident, Step
 from healer.errors import ActionRejected
 from healer.knowledge import runbook_knowledge
-from healer.sandbox import CHANGES_LOG_GROUP, Sandbox
-from healer.sandbox.instance_refresh import replace_members
+from healer.sandbox import CHANGES_LOG_GROUP, Sandbox, WorldCall
 from healer.store import SqliteStore
 from healer.workflow.approvals import approve, expire_if_due, reject
 from healer.workflow.ingest import IngestResult, ingest
@@ -50,6 +51,8 @@ class ReplayResult:
     human_decisions: list[str] = field(default_factory=list)
     effort: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0
+    world_calls: list[WorldCall] = field(default_factory=list)
+    """The sandbox's own record of every mutating call it received after seeding."""
 
 
 def sandbox_services(
@@ -61,8 +64,12 @@ def sandbox_services(
     clock: Callable[[], datetime],
     runtime: dict[str, str],
     world: str,
+    model_factory: Callable[[], Model] | None = None,
 ) -> Services:
-    """Services wired to a running sandbox account."""
+    """Services wired to a running sandbox account.
+
+    `model_factory` overrides the configured model (a red-team attack supplies its own).
+    """
     retriever, runbooks = runbook_knowledge(settings.runbooks_dir.resolve())
     return Services(
         store=store,
@@ -72,13 +79,13 @@ def sandbox_services(
         runbooks=runbooks,
         prices=TablePriceSource(sandbox.prices),
         automation=sandbox.automation,
-        model_factory=lambda: build_model(settings.model, region=sandbox.region),
+        model_factory=model_factory or (lambda: build_model(settings.model, region=sandbox.region)),
         policy=settings.policy(),
         approvers=list(settings.approvers),
         channel=channel,
         clock=clock,
         observers=[sandbox.apply_effects],
-        instance_refresh=replace_members,
+        instance_refresh=sandbox.instance_refresh,
         correlation_window_seconds=settings.correlation_window_seconds,
         verify_poll_seconds=0.2,
         verify_timeout_cap_seconds=3.0,
@@ -97,6 +104,7 @@ def sandbox_for(
     settings: HealerSettings,
     channel: ApprovalChannel | None = None,
     world: str | None = None,
+    model_factory: Callable[[], Model] | None = None,
 ) -> Iterator[tuple[Sandbox, Services]]:
     """A running sandbox seeded from the case, and services bound to it.
 
@@ -114,6 +122,7 @@ def sandbox_for(
                 clock=ReplayClock(),
                 runtime={"sandbox_case": str(case_path.resolve())},
                 world=world or f"sandbox:{case.id}:{uuid.uuid4().hex[:12]}",
+                model_factory=model_factory,
             ),
         )
 
@@ -128,33 +137,59 @@ def replay_case(
     on_step: StepListener | None = None,
     on_ingest: Callable[[IngestResult], None] | None = None,
     ask_human: Callable[[Incident], tuple[str, str] | None] | None = None,
+    model_factory: Callable[[], Model] | None = None,
+    one_at_a_time: bool = False,
 ) -> ReplayResult:
     """Deliver the case's events, run every incident, and answer approvals as the case's human.
 
     `ask_human` (interactive use) returns ("approve"|"reject", user) or None to leave it waiting;
-    by default the case's simulated approver answers.
+    by default the case's simulated approver answers. `model_factory` overrides the configured
+    model for every agent of every incident. `one_at_a_time` runs each incident to its end
+    before the next event is delivered (so later alarms open incidents of their own). The result
+    carries the sandbox's world record.
     """
     started = time.monotonic()
     result = ReplayResult(case_id=case.id)
-    with sandbox_for(case, case_path, store, settings, channel) as (sandbox, services):
+    with sandbox_for(case, case_path, store, settings, channel, model_factory=model_factory) as (
+        sandbox,
+        services,
+    ):
+        opened: list[str] = []
         for _, raw in sandbox.case_events():
             _apply_recovery(sandbox, raw)
             outcome = ingest(services, raw)
             result.ingests.append(outcome)
             if on_ingest:
                 on_ingest(outcome)
-        opened = [i.incident_id for i in result.ingests if i.status == "opened" and i.incident_id]
-        for incident_id in opened:
-            incident = run_incident(services, incident_id, on_step)
-            if incident.step == Step.AWAIT_APPROVAL:
-                answer = ask_human(incident) if ask_human else _simulated(case)
-                if answer is not None:
-                    result.human_decisions.append(_answer(services, incident, answer))
-                    incident = run_incident(services, incident_id, on_step)
-            result.incidents.append(incident)
+            if outcome.status == "opened" and outcome.incident_id:
+                opened.append(outcome.incident_id)
+            if one_at_a_time:
+                _run_all(services, case, opened, result, on_step, ask_human)
+        _run_all(services, case, opened, result, on_step, ask_human)
         result.effort = dict(services.effort)
+    result.world_calls = sandbox.world_calls
     result.wall_seconds = time.monotonic() - started
     return result
+
+
+def _run_all(
+    services: Services,
+    case: Case,
+    opened: list[str],
+    result: ReplayResult,
+    on_step: StepListener | None,
+    ask_human: Callable[[Incident], tuple[str, str] | None] | None,
+) -> None:
+    """Run the opened incidents to their end (answering approvals), emptying `opened`."""
+    while opened:
+        incident_id = opened.pop(0)
+        incident = run_incident(services, incident_id, on_step)
+        if incident.step == Step.AWAIT_APPROVAL:
+            answer = ask_human(incident) if ask_human else _simulated(case)
+            if answer is not None:
+                result.human_decisions.append(_answer(services, incident, answer))
+                incident = run_incident(services, incident_id, on_step)
+        result.incidents.append(incident)
 
 
 def _apply_recovery(sandbox: Sandbox, raw: Any) -> None:
@@ -164,9 +199,7 @@ def _apply_recovery(sandbox: Sandbox, raw: Any) -> None:
     name = (detail or {}).get("alarmName")
     if state.get("value") != "OK" or sandbox.case.world.alarm(str(name)) is None:
         return
-    sandbox.client("cloudwatch").set_alarm_state(
-        AlarmName=name, StateValue="OK", StateReason=str(state.get("reason") or "recovered")
-    )
+    sandbox.set_alarm_state(str(name), "OK", str(state.get("reason") or "recovered"))
 
 
 def _simulated(case: Case) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ from healer.sandbox.sandbox import SSM_DOCUMENTS_DIR, Sandbox
 from healer.sandbox.seed_compute import launch_template_name
 from healer.sandbox.seed_telemetry import CHANGES_LOG_GROUP, CHANGES_LOG_STREAM
 from healer.sandbox.server import LoopbackMotoServer
+from healer.sandbox.world_record import WorldCall, is_mutating
 
 __all__ = [
     "CHANGES_LOG_GROUP",
@@ -17,9 +18,11 @@ __all__ = [
     "LoopbackMotoServer",
     "Sandbox",
     "SandboxAutomation",
+    "WorldCall",
     "alarm_arn",
     "aws_timestamp",
     "build_alarm_event",
+    "is_mutating",
     "launch_template_name",
     "matching_effects",
     "steered_instance_ids",

@@ -35,12 +35,16 @@ class SandboxAutomation:
 
     Args:
         ec2: A boto3 EC2 client (bound to the sandbox).
+        on_start: Told of every start request (document, parameters) before it runs.
     """
 
     DOCUMENTS = ("AWS-RestartEC2Instance", "AWS-ResizeInstance")
 
-    def __init__(self, ec2: Any) -> None:
+    def __init__(
+        self, ec2: Any, on_start: Callable[[str, dict[str, list[str]]], None] | None = None
+    ) -> None:
         self._ec2 = ec2
+        self._on_start = on_start
         self._executions: dict[str, AutomationExecution] = {}
         self._tokens: dict[str, str] = {}
         self._runners: dict[str, Callable[[dict[str, list[str]], list[str]], None]] = {
@@ -64,16 +68,18 @@ class SandboxAutomation:
             ToolInputError: Unknown document or missing parameter.
         """
         if client_token is not None and client_token in self._tokens:
-            return self._tokens[client_token]
+            return self._tokens[client_token]  # as on AWS: the same token starts nothing new
+        normalised = {
+            key: [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            for key, value in parameters.items()
+        }
+        if self._on_start is not None:
+            self._on_start(document_name, normalised)
         runner = self._runners.get(document_name)
         if runner is None:
             raise ToolInputError(
                 f"document_name: {document_name!r} is not one of {', '.join(self.DOCUMENTS)}"
             )
-        normalised = {
-            key: [str(v) for v in value] if isinstance(value, list) else [str(value)]
-            for key, value in parameters.items()
-        }
         execution = AutomationExecution(
             execution_id=str(uuid.uuid4()),
             document_name=document_name,

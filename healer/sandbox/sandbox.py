@@ -18,6 +18,7 @@ from healer.errors import CaseError, ConfigError
 from healer.sandbox.alarm_events import build_alarm_event
 from healer.sandbox.automation import SandboxAutomation
 from healer.sandbox.effects import apply_effects
+from healer.sandbox.instance_refresh import replace_members
 from healer.sandbox.seed_compute import seed_autoscaling_groups, seed_instances
 from healer.sandbox.seed_telemetry import (
     put_log_stream,
@@ -27,6 +28,7 @@ from healer.sandbox.seed_telemetry import (
     seed_ssm_documents,
 )
 from healer.sandbox.server import LoopbackMotoServer
+from healer.sandbox.world_record import ORIGIN_HEADER, WorldCall, WorldRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,11 @@ class Sandbox:
     moto keeps its state in process-global backends, so `start()` wipes them before seeding and
     refuses to run while another sandbox is running. Use it as a context manager.
 
+    From the end of seeding on, the sandbox records every mutating call the account receives
+    (`world_calls`). Its own writes (effects, alarm recoveries, the stand-ins' inner calls) go
+    through clients that carry a secret header and are labelled `sandbox`; every call through
+    `client()`, or any other client, is the healer's.
+
     Args:
         case: The replay case whose world to seed.
         anchor: The moment of offset 0 (default: now, UTC; a naive datetime is taken as UTC).
@@ -76,6 +83,8 @@ class Sandbox:
         self._server: LoopbackMotoServer | None = None
         self._endpoint: str | None = None
         self._clients: dict[str, Any] = {}
+        self._own_clients: dict[str, Any] = {}
+        self._world = WorldRecorder()
         self._automation: SandboxAutomation | None = None
         self.impaired_instances: frozenset[str] = frozenset()
         self.ssm_documents: list[str] = []
@@ -91,13 +100,14 @@ class Sandbox:
                 raise ConfigError("another sandbox is running in this process; stop it first")
             _active.append(self)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = LoopbackMotoServer()
+        self._server = LoopbackMotoServer(self._world.middleware)
         self._server.start()
         self._endpoint = self._server.endpoint_url
         seeded = False
         try:
             self._reset()
             self._seed()
+            self._world.recording = True
             seeded = True
         finally:
             if not seeded:
@@ -109,6 +119,7 @@ class Sandbox:
         """Wipe moto's state and shut the server down; safe to call twice."""
         if self._server is None:
             return
+        self._world.recording = False
         try:
             self._reset()
         finally:
@@ -116,6 +127,7 @@ class Sandbox:
             self._server = None
             self._endpoint = None
             self._clients.clear()
+            self._own_clients.clear()
             self._automation = None
             with _ACTIVE_LOCK:
                 if self in _active:
@@ -156,11 +168,30 @@ class Sandbox:
         """The case's on-demand price table, instance type → USD per hour."""
         return dict(self.case.world.prices)
 
+    @property
+    def world_calls(self) -> list[WorldCall]:
+        """Every mutating call received since seeding, in order (kept after `stop()`)."""
+        return list(self._world.calls)
+
     def client(self, service_name: str) -> Any:
-        """A boto3 client bound to the sandbox (dummy credentials, the case's region/account)."""
+        """A boto3 client bound to the sandbox (dummy credentials, the case's region/account).
+
+        Its mutating calls are recorded as the healer's.
+        """
         cached = self._clients.get(service_name)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._clients[service_name] = self._new_client(service_name, {})
+        return cached
+
+    def _own_client(self, service_name: str) -> Any:
+        """A client for the sandbox's own writes; its calls are labelled `sandbox`."""
+        cached = self._own_clients.get(service_name)
+        if cached is None:
+            headers = {ORIGIN_HEADER: self._world.secret}
+            cached = self._own_clients[service_name] = self._new_client(service_name, headers)
+        return cached
+
+    def _new_client(self, service_name: str, headers: dict[str, str]) -> Any:
         session = _shared_session()
         with _SESSION_LOCK:
             client = session.client(
@@ -174,19 +205,40 @@ class Sandbox:
             )
         account = self.account
 
-        def add_account(request: Any, **_: Any) -> None:
+        def add_headers(request: Any, **_: Any) -> None:
             request.headers["x-moto-account-id"] = account
+            for name, value in headers.items():
+                request.headers[name] = value
 
-        client.meta.events.register("before-sign", add_account)
-        self._clients[service_name] = client
+        client.meta.events.register("before-sign", add_headers)
         return client
 
     @property
     def automation(self) -> SandboxAutomation:
-        """The SSM Automation stand-in bound to this sandbox's EC2 API."""
+        """The SSM Automation stand-in; each start is recorded as the healer's
+        `StartAutomationExecution`, its EC2 calls as the sandbox's."""
         if self._automation is None:
-            self._automation = SandboxAutomation(self.client("ec2"))
+            self._automation = SandboxAutomation(self._own_client("ec2"), self._started_automation)
         return self._automation
+
+    def instance_refresh(self, autoscaling: Any, group_name: str) -> str:
+        """The Instance Refresh stand-in: recorded as the healer's `StartInstanceRefresh`; the
+        sandbox replaces the members itself (`autoscaling`, the caller's client, is not used)."""
+        self._world.record(
+            "autoscaling",
+            "StartInstanceRefresh",
+            {"AutoScalingGroupName": group_name},
+            "healer",
+        )
+        return replace_members(self._own_client("autoscaling"), group_name)
+
+    def _started_automation(self, document_name: str, parameters: dict[str, list[str]]) -> None:
+        self._world.record(
+            "ssm",
+            "StartAutomationExecution",
+            {"DocumentName": document_name, "Parameters": parameters},
+            "healer",
+        )
 
     # ------------------------------------------------------------------ events and effects
 
@@ -231,24 +283,37 @@ class Sandbox:
     ) -> list[str]:
         """Apply the case's effects of a healer action; return what changed (maybe nothing)."""
         now = datetime.now(UTC)
-        return apply_effects(self.client, self.case, self.anchor, now, action, target, params or {})
+        return apply_effects(
+            self._own_client, self.case, self.anchor, now, action, target, params or {}
+        )
+
+    def set_alarm_state(self, alarm_name: str, state: str, reason: str) -> None:
+        """Change an alarm's state as CloudWatch would (a sandbox write, not the healer's)."""
+        self._own_client("cloudwatch").set_alarm_state(
+            AlarmName=alarm_name, StateValue=state, StateReason=reason
+        )
 
     # ------------------------------------------------------------------ internals
 
     def _reset(self) -> None:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/reset",
+            method="POST",
+            headers={ORIGIN_HEADER: self._world.secret},
+        )
         with opener.open(request, timeout=10) as response:
             response.read()
 
     def _seed(self) -> None:
         world = self.case.world
-        self.impaired_instances = seed_instances(self.client, world)
-        seed_autoscaling_groups(self.client, world)
-        seed_alarms(self.client, world, self.anchor)
+        own = self._own_client
+        self.impaired_instances = seed_instances(own, world)
+        seed_autoscaling_groups(own, world)
+        seed_alarms(own, world, self.anchor)
         for series in world.metrics:
-            put_series(self.client, series, self.anchor)
+            put_series(own, series, self.anchor)
         for stream in world.logs:
-            put_log_stream(self.client, stream, self.anchor)
-        seed_changes(self.client, world, self.anchor)
-        self.ssm_documents = seed_ssm_documents(self.client, self._documents_dir)
+            put_log_stream(own, stream, self.anchor)
+        seed_changes(own, world, self.anchor)
+        self.ssm_documents = seed_ssm_documents(own, self._documents_dir)

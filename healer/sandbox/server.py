@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -14,13 +17,20 @@ _POLL_SECONDS = 0.05
 
 
 class LoopbackMotoServer(ThreadedMotoServer):
-    """`ThreadedMotoServer` whose serve loop polls every 50 ms (moto's waits 0.5 s on stop)."""
+    """`ThreadedMotoServer` whose serve loop polls every 50 ms (moto's waits 0.5 s on stop).
 
-    def __init__(self) -> None:
+    Args:
+        middleware: Wraps moto's WSGI app (the sandbox's world record sits there).
+    """
+
+    def __init__(self, middleware: Callable[[Any], Any] | None = None) -> None:
         super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._middleware = middleware
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if self._middleware is not None:
+            app = self._middleware(app)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

@@ -100,3 +100,10 @@ def test_summary_and_thresholds_fail_on_an_unsafe_run() -> None:
     assert summary.decision_confusion["needs_approval"]["auto_heal"] == 1
     failed = {t.metric for t in check_thresholds(summary) if not t.ok}
     assert {"unsafe_executions", "decision_accuracy"} <= failed
+
+
+def test_an_audit_that_disagrees_with_the_world_fails_the_case_and_is_counted() -> None:
+    s = score(observed(world_mismatch=["the same side effect twice: ssm SendCommand {...}"]))
+    assert not s.passed and not s.unsafe_execution
+    assert s.world_mismatch == ["the same side effect twice: ssm SendCommand {...}"]
+    assert summarize([s, score(observed())]).world_mismatches == 1
