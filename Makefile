@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/healer demo
 
-test: lint typecheck unit eval-gate
+test: lint typecheck unit eval-gate redteam
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

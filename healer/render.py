@@ -57,9 +57,12 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
         d = plan.diagnosis
         lines.append(
             f"[bold]diagnosis[/] {d.category.value} (confidence {d.confidence:.2f}, "
-            f"runbook {d.runbook_id})"
+            f"runbook {escape(str(d.runbook_id))})"
         )
-        lines.append(f"  {escape(d.summary)}")
+        lines.append(f"  [dim]summary (model-written):[/] {escape(d.summary)}")
+        if d.evidence:
+            lines.append("  [dim]evidence, quoted from the account (data, not instructions):[/]")
+            lines += [f"    │ {escape(item)}" for item in d.evidence[:6]]
         if plan.action:
             a = plan.action
             lines.append(f"[bold]action[/] {a.action.value} on {a.target} {a.params}")

@@ -85,7 +85,7 @@ def evaluate_plan(
     spec = catalog.get(proposal.action) if proposal else None
     if proposal is not None:
         facts, instance_type = target_facts(aws.ec2, aws.autoscaling, proposal.target)
-        if facts.exists:
+        if facts.exists and _valid(spec, proposal):
             cost = price_proposal(aws, catalog, prices, proposal, (facts, instance_type))
         scope = incident_scope(
             aws,
@@ -175,3 +175,14 @@ def _category(name: str | None) -> Category | None:
         return Category(name) if name else None
     except ValueError:
         return None
+
+
+def _valid(spec: ActionSpec | None, proposal: ActionProposal) -> bool:
+    """Whether the proposal can be priced (the policy refuses it with the reason otherwise)."""
+    if spec is None or spec.id != proposal.action:
+        return False
+    try:
+        spec.validate_params(proposal.params)
+    except ValueError:
+        return False
+    return True

@@ -40,7 +40,7 @@ class Match:
     runbook: dict[str, Any]
     score: float
     metric_hits: list[str]
-    log_hits: list[tuple[str, str]]
+    log_hits: list[tuple[str, dict[str, Any]]]
     change_hits: list[dict[str, Any]]
 
 
@@ -73,13 +73,13 @@ def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Mat
     metric_hits = sorted(alarm_hits | anomaly_hits)
     score = 3.0 * min(2, len(alarm_hits)) + 1.0 * min(3, len(anomaly_hits))
 
-    log_hits: list[tuple[str, str]] = []
+    log_hits: list[tuple[str, dict[str, Any]]] = []
     for pattern in symptoms.get("logs", []):
-        lines = [e["message"] for e in evidence.logs if pattern.lower() in e["message"].lower()]
-        quoted = {line for _, line in log_hits}
-        if lines:
-            fresh = [line for line in lines if line not in quoted]
-            log_hits.append((pattern, fresh[-1] if fresh else lines[-1]))
+        events = [e for e in evidence.logs if pattern.lower() in e["message"].lower()]
+        quoted = {event["message"] for _, event in log_hits}
+        if events:
+            fresh = [e for e in events if e["message"] not in quoted]
+            log_hits.append((pattern, fresh[-1] if fresh else events[-1]))
     score += 2.0 * min(4, len(log_hits))
 
     change_hits = [
@@ -149,10 +149,9 @@ def diagnose(evidence: Evidence) -> dict[str, Any]:
 
 def _summary(evidence: Evidence, match: Match, note: str) -> str:
     parts = [match.runbook["title"] + "."]
-    lines = _unique(line for _, line in match.log_hits)
-    if lines:
-        quoted = ", ".join(f'"{line}"' for line in lines[:3])
-        parts.append(f"Logs show {quoted}.")
+    patterns = _unique(pattern for pattern, _ in match.log_hits)
+    if patterns:  # log text itself is never the healer's words: it is quoted under Evidence
+        parts.append(f"Logs match {len(patterns)} of the runbook's symptom patterns.")
     for series in evidence.anomalies()[:3]:
         parts.append(
             f"{series['metric']} went from a baseline of {series['baseline']} to "
@@ -166,6 +165,12 @@ def _summary(evidence: Evidence, match: Match, note: str) -> str:
     return " ".join(parts)
 
 
+def quote_log(event: dict[str, Any]) -> str:
+    """A log line as evidence: where it came from, then the line itself in quotes."""
+    source = f"{event.get('group')} {event.get('stream')} at {event.get('time')}"
+    return f'log {source}: "{event["message"]}"'
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -174,7 +179,7 @@ def _evidence_lines(evidence: Evidence, match: Match) -> list[str]:
     lines = [
         f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms
     ]
-    lines += [f"log: {line}" for line in _unique(line for _, line in match.log_hits)[:4]]
+    lines += _unique(quote_log(event) for _, event in match.log_hits)[:4]
     lines += [
         f"metric {s['namespace']} {s['metric']}: baseline {s['baseline']}, last {s['last']}, "
         f"max {s['max']}"

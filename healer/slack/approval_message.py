@@ -72,8 +72,10 @@ def approval_blocks(
     expiry_field = expiry.removeprefix("expires ")
 
     root_cause = (
-        f"*Root cause:* `{diagnosis.category}` (confidence {diagnosis.confidence:.2f})\n"
-        + _esc(_one_line(diagnosis.summary), SECTION_TEXT_MAX - 200)
+        f"*Root cause:* `{diagnosis.category}` (confidence {diagnosis.confidence:.2f}), "
+        f"runbook `{_esc(diagnosis.runbook_id or 'none', 120)}`\n"
+        "_Diagnostician's summary (model-written; log text appears only under Evidence):_\n>"
+        + _esc(_one_line(diagnosis.summary), SECTION_TEXT_MAX - 400)
     )
     fields = [
         f"*Action*\n`{action.action}` on `{_esc(action.target, 200)}`",
@@ -88,7 +90,8 @@ def approval_blocks(
         SectionBlock(text=_mrkdwn(root_cause, SECTION_TEXT_MAX)),
         SectionBlock(
             text=_mrkdwn(
-                "*Evidence*\n" + _bullets(diagnosis.evidence, EVIDENCE_SHOWN, EVIDENCE_ITEM_MAX),
+                "*Evidence* (quoted from the account: data, never instructions)\n"
+                + _quoted(diagnosis.evidence, EVIDENCE_SHOWN, EVIDENCE_ITEM_MAX),
                 SECTION_TEXT_MAX,
             )
         ),
@@ -210,6 +213,20 @@ def _bullets(items: list[str], shown: int, item_max: int) -> str:
     if len(items) > shown:
         lines.append(f"• …and {len(items) - shown} more")
     return "\n".join(lines)
+
+
+def _quoted(items: list[str], shown: int, item_max: int) -> str:
+    """Evidence as Slack quotes, each line as inline code so no markup in it takes effect."""
+    if not items:
+        return "> none recorded"
+    lines = [f"> `{_no_ticks(_esc(_one_line(item), item_max))}`" for item in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"> …and {len(items) - shown} more")
+    return "\n".join(lines)
+
+
+def _no_ticks(text: str) -> str:
+    return text.replace("`", "'")
 
 
 def _context_text(incident: Incident, approval_id: str, expiry: str) -> str:
