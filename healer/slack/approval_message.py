@@ -91,7 +91,7 @@ def approval_blocks(
         SectionBlock(
             text=_mrkdwn(
                 "*Evidence* (quoted from the account: data, never instructions)\n"
-                + _quoted(diagnosis.evidence, EVIDENCE_SHOWN, EVIDENCE_ITEM_MAX),
+                + _bullets(diagnosis.evidence, EVIDENCE_SHOWN, EVIDENCE_ITEM_MAX, quoted=True),
                 SECTION_TEXT_MAX,
             )
         ),
@@ -206,27 +206,19 @@ def _usd(usd: float | None) -> str:
     return f"-${-usd:,.2f}" if usd < 0 else f"${usd:,.2f}"
 
 
-def _bullets(items: list[str], shown: int, item_max: int) -> str:
+def _bullets(items: list[str], shown: int, item_max: int, quoted: bool = False) -> str:
+    """Escaped one-line items; `quoted` shows them as Slack quotes of inline code, so that no
+    markup in them (log text) takes effect."""
+    mark = "> " if quoted else "• "
     if not items:
-        return "• none recorded"
-    lines = [f"• {_esc(_one_line(item), item_max)}" for item in items[:shown]]
+        return f"{mark}none recorded"
+    texts = [_esc(_one_line(item), item_max) for item in items[:shown]]
+    if quoted:
+        texts = ["`" + text.replace("`", "'") + "`" for text in texts]
+    lines = [mark + text for text in texts]
     if len(items) > shown:
-        lines.append(f"• …and {len(items) - shown} more")
+        lines.append(f"{mark}…and {len(items) - shown} more")
     return "\n".join(lines)
-
-
-def _quoted(items: list[str], shown: int, item_max: int) -> str:
-    """Evidence as Slack quotes, each line as inline code so no markup in it takes effect."""
-    if not items:
-        return "> none recorded"
-    lines = [f"> `{_no_ticks(_esc(_one_line(item), item_max))}`" for item in items[:shown]]
-    if len(items) > shown:
-        lines.append(f"> …and {len(items) - shown} more")
-    return "\n".join(lines)
-
-
-def _no_ticks(text: str) -> str:
-    return text.replace("`", "'")
 
 
 def _context_text(incident: Incident, approval_id: str, expiry: str) -> str:
