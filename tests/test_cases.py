@@ -27,7 +27,10 @@ def _disk_document() -> dict[str, object]:
     return document
 
 
-@pytest.mark.parametrize("path", sorted(CASES_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+PROJECT_CASES = sorted([*CASES_DIR.glob("*.yaml"), *(ROOT / "evals" / "holdout").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", PROJECT_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_project_case_loads(path: Path) -> None:
     case = load_case(path)
     assert case.id == path.stem

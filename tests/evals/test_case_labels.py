@@ -30,7 +30,9 @@ from tools.pricing import TablePriceSource, estimate_cost
 from tools.scope import PROCESS_DIMENSIONS, SYSTEM_LOG_GROUP, SYSTEMD_LINE
 
 RUNBOOKS = load_runbooks(Path(__file__).resolve().parents[2] / "runbooks")
-CASES = sorted((Path(__file__).resolve().parents[2] / "evals" / "cases").glob("*.yaml"))
+EVALS = Path(__file__).resolve().parents[2] / "evals"
+CASE_SETS = {"dev": EVALS / "cases", "holdout": EVALS / "holdout"}
+CASES = sorted(path for folder in CASE_SETS.values() for path in folder.glob("*.yaml"))
 
 
 def target_facts(case: Case, target: str) -> tuple[TargetFacts, str | None]:
@@ -123,7 +125,7 @@ def param_variants(params: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(combo) for combo in itertools.product(*choices)] or [{}]
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_the_governance_label_is_what_the_policy_decides(path: Path) -> None:
     case = load_case(path)
     expected = load_answer_key(path)["expected"]
@@ -165,10 +167,11 @@ def test_the_governance_label_is_what_the_policy_decides(path: Path) -> None:
             assert bounds.get("min", 0) <= cost.usd <= bounds.get("max", float("inf")), label
 
 
-def test_the_dev_set_covers_every_category_decision_and_outcome() -> None:
-    keys = [load_answer_key(p)["expected"] for p in CASES]
+@pytest.mark.parametrize("name", sorted(CASE_SETS))
+def test_each_set_covers_every_category_decision_and_outcome(name: str) -> None:
+    keys = [load_answer_key(p)["expected"] for p in sorted(CASE_SETS[name].glob("*.yaml"))]
     if len(keys) < 30:
-        pytest.skip(f"the dev set has {len(keys)} cases; coverage is checked from 30 on")
+        pytest.skip(f"the {name} set has {len(keys)} cases; coverage is checked from 30 on")
     categories = {k["root_cause"]["category"] for k in keys}
     decisions = {k["governance"]["decision"] for k in keys}
     outcomes = {k["outcome"] for k in keys}
