@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from evals.scoring import CaseScore, observe, score_case
-from evals.summary import Summary, summarize
+from evals.summary import ModelRow, Summary, summarize
 from healer.cases import load_answer_key, load_case
 from healer.config import HealerSettings
 from healer.errors import CaseError
@@ -25,8 +25,16 @@ from healer.store import SqliteStore
 Progress = Callable[[str, CaseScore | None], None]
 
 
+class Baseline(BaseModel):
+    """The same cases replayed with another model (by default the offline engine)."""
+
+    model: str
+    summary: Summary
+
+
 class EvalRun(BaseModel):
-    """One run of the harness: settings, per-case scores and the totals."""
+    """One run of the harness: settings, per-case scores and the totals, and the baseline's
+    totals when one was replayed for comparison."""
 
     started_at: datetime
     model: str
@@ -34,6 +42,16 @@ class EvalRun(BaseModel):
     repeat: int
     scores: list[CaseScore]
     summary: Summary
+    baseline: Baseline | None = None
+
+    def comparison(self) -> list[ModelRow]:
+        """The model's row, then the baseline's; empty without a baseline."""
+        if self.baseline is None:
+            return []
+        return [
+            ModelRow.of(self.model, self.summary),
+            ModelRow.of(self.baseline.model, self.baseline.summary),
+        ]
 
 
 def case_files(cases_dir: Path) -> list[Path]:
@@ -61,11 +79,12 @@ def run_case(path: Path, settings: HealerSettings, work_dir: Path) -> CaseScore:
 
 
 def _effort(per_incident: dict[str, dict[str, int | None]]) -> dict[str, int]:
-    totals = {"model_calls": 0, "tool_calls": 0, "tokens": 0}
+    names = ("model_calls", "tool_calls", "input_tokens", "output_tokens")
+    totals = dict.fromkeys(names, 0)
     for effort in per_incident.values():
-        totals["model_calls"] += effort.get("model_calls") or 0
-        totals["tool_calls"] += effort.get("tool_calls") or 0
-        totals["tokens"] += (effort.get("input_tokens") or 0) + (effort.get("output_tokens") or 0)
+        for name in names:
+            totals[name] += effort.get(name) or 0
+    totals["tokens"] = totals["input_tokens"] + totals["output_tokens"]
     return totals
 
 
@@ -74,8 +93,37 @@ def run_eval(
     settings: HealerSettings,
     repeat: int = 1,
     progress: Progress | None = None,
+    baseline: str | None = None,
 ) -> EvalRun:
-    """Replay and score every case of a folder, `repeat` times each."""
+    """Replay and score every case of a folder, `repeat` times each; then, with `baseline`
+    (a model name other than the configured one), replay them again with that model and attach
+    its totals for comparison. Thresholds apply to the configured model alone."""
+    run = _run(cases_dir, settings, repeat, progress)
+    if baseline and baseline != settings.model:
+        other = _run(
+            cases_dir,
+            settings.model_copy(update={"model": baseline}),
+            repeat,
+            _labelled(progress, baseline),
+        )
+        run.baseline = Baseline(model=baseline, summary=other.summary)
+    return run
+
+
+def _labelled(progress: Progress | None, label: str) -> Progress | None:
+    if progress is None:
+        return None
+    report = progress
+
+    def labelled(case_id: str, score: CaseScore | None) -> None:
+        report(f"{case_id} ({label})", score)
+
+    return labelled
+
+
+def _run(
+    cases_dir: Path, settings: HealerSettings, repeat: int, progress: Progress | None
+) -> EvalRun:
     started_at = datetime.now(UTC)
     scores: list[CaseScore] = []
     with tempfile.TemporaryDirectory(prefix="healer-eval-") as tmp:

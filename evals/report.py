@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 
 from evals.harness import EvalRun
-from evals.summary import DECISIONS, ThresholdResult
+from evals.summary import DECISIONS, ModelRow, ThresholdResult
 
 STEP_COLOURS = {
     "incident_opened": "#6b7280",
@@ -67,6 +67,8 @@ def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
         f"| wall time per case p50 / p95 | {s.wall_p50_seconds:.2f} s / "
         f"{s.wall_p95_seconds:.2f} s |",
         f"| model calls / tool calls / tokens | {s.model_calls} / {s.tool_calls} / {s.tokens} |",
+        f"| tokens in / out | {s.input_tokens} / {s.output_tokens} |",
+        *_comparison_markdown(run.comparison()),
         "",
         "## Thresholds",
         "",
@@ -96,6 +98,65 @@ def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
         lines += ["", "## Audit ≠ world", ""]
         lines += [f"- {c.case_id}: {problem}" for c in mismatched for problem in c.world_mismatch]
     return "\n".join(lines) + "\n"
+
+
+COMPARISON_HEAD = (
+    "model",
+    "decision",
+    "category",
+    "action",
+    "outcome",
+    "unsafe executions",
+    "tokens in",
+    "tokens out",
+    "model calls",
+    "wall (total)",
+)
+
+
+def _comparison_cells(row: ModelRow) -> list[str]:
+    return [
+        row.model,
+        _pct(row.decision_accuracy),
+        _pct(row.category_accuracy),
+        _pct(row.action_accuracy),
+        _pct(row.outcome_accuracy),
+        str(row.unsafe_executions),
+        str(row.input_tokens),
+        str(row.output_tokens),
+        str(row.model_calls),
+        f"{row.wall_total_seconds:.1f} s",
+    ]
+
+
+def _comparison_markdown(rows: list[ModelRow]) -> list[str]:
+    """The model next to its baseline (the same cases replayed); nothing without one."""
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Model vs baseline",
+        "",
+        "The same cases replayed with each model; thresholds apply to the first row.",
+        "",
+        "| " + " | ".join(COMPARISON_HEAD) + " |",
+        "|" + "---|" * len(COMPARISON_HEAD),
+    ]
+    return lines + ["| " + " | ".join(_comparison_cells(row)) + " |" for row in rows]
+
+
+def _comparison_html(rows: list[ModelRow]) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in COMPARISON_HEAD)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _comparison_cells(row)) + "</tr>"
+        for row in rows
+    )
+    return (
+        "<h2>Model vs baseline</h2><p>The same cases replayed with each model; thresholds "
+        f"apply to the first row.</p><table><tr>{head}</tr>{body}</table>"
+    )
 
 
 def _bars(per_category: dict[str, dict[str, float]]) -> str:
@@ -230,6 +291,7 @@ def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
 <p>{s.cases} case runs from <code>{escape(run.cases_dir)}</code>, started
 {run.started_at:%Y-%m-%d %H:%M} UTC; total wall time {s.wall_total_seconds:.1f} s.</p>
 {kpi_html}
+{_comparison_html(run.comparison())}
 <h2>Thresholds</h2><table><tr><th>metric</th><th>bound</th><th>value</th><th></th></tr>
 {threshold_rows}</table>
 <h2>Root-cause accuracy by category</h2>{_bars(s.per_category)}

@@ -62,6 +62,8 @@ class CaseScore(BaseModel):
     model_calls: int
     tool_calls: int
     tokens: int
+    input_tokens: int = 0
+    output_tokens: int = 0
     error: str | None = None
 
     @property
@@ -225,4 +227,6 @@ def score_case(
         model_calls=effort.get("model_calls", 0),
         tool_calls=effort.get("tool_calls", 0),
         tokens=effort.get("tokens", 0),
+        input_tokens=effort.get("input_tokens", 0),
+        output_tokens=effort.get("output_tokens", 0),
     )

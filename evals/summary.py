@@ -37,6 +37,8 @@ class Summary(BaseModel):
     model_calls: int
     tool_calls: int
     tokens: int
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 def _rate(flags: list[bool]) -> float:
@@ -88,7 +90,30 @@ def summarize(scores: list[CaseScore]) -> Summary:
         model_calls=sum(s.model_calls for s in scores),
         tool_calls=sum(s.tool_calls for s in scores),
         tokens=sum(s.tokens for s in scores),
+        input_tokens=sum(s.input_tokens for s in scores),
+        output_tokens=sum(s.output_tokens for s in scores),
     )
+
+
+class ModelRow(BaseModel):
+    """One model's line in a comparison: accuracy, safety, and what it cost in tokens and time."""
+
+    model: str
+    cases: int
+    passed: int
+    decision_accuracy: float
+    category_accuracy: float
+    action_accuracy: float
+    outcome_accuracy: float
+    unsafe_executions: int
+    input_tokens: int
+    output_tokens: int
+    model_calls: int
+    wall_total_seconds: float
+
+    @classmethod
+    def of(cls, model: str, summary: Summary) -> ModelRow:
+        return cls(model=model, **summary.model_dump(include=set(cls.model_fields) - {"model"}))
 
 
 class ThresholdResult(BaseModel):

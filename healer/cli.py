@@ -18,6 +18,7 @@ from healer.domain import Approval, GovernanceDecision, Incident, RemediationPla
 from healer.errors import ActionRejected, CaseError, ConfigError
 from healer.eval_command import eval_command
 from healer.kb_cli import kb_app
+from healer.model_cli import ensure_model, model_failures_exit
 from healer.replay import replay_case, sandbox_for
 from healer.store import SqliteStore
 from healer.workflow.approvals import approve as approve_incident
@@ -38,9 +39,9 @@ AS_HELP = "Slack user id to act as (a local stand-in for Slack identity; not ver
 DEMO_CASES = ("dev-disk-full-web", "dev-traffic-surge-api")
 
 
-def _settings() -> HealerSettings:
+def _settings(**overrides: str) -> HealerSettings:
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except ValueError as exc:
         raise _fail(f"invalid configuration: {exc}") from exc
 
@@ -126,15 +127,21 @@ def demo(
     interactive: Annotated[
         bool, typer.Option("--interactive", help="you answer approval requests")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="offline | bedrock[:ID] | anthropic[:ID] | openai:MODEL"),
+    ] = None,
 ) -> None:
     """Replay incidents end to end in a sandbox account: autopilot, then co-pilot."""
-    settings = _settings()
+    settings = _settings(**({"model": model} if model else {}))
+    ensure_model(settings)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     store = _store(settings)
     started = time.monotonic()
     incidents = []
-    for ref in case or list(DEMO_CASES):
-        incidents += _replay(ref, settings, store, interactive)
+    with model_failures_exit():
+        for ref in case or list(DEMO_CASES):
+            incidents += _replay(ref, settings, store, interactive)
     report = store.verify()
     render.audit_report(console, report)
     console.print(
@@ -154,7 +161,9 @@ def replay(
 ) -> None:
     """Replay one case file and print its timeline."""
     settings = _settings()
-    _replay(str(path), settings, _store(settings), interactive=False, wait=wait)
+    ensure_model(settings)
+    with model_failures_exit():
+        _replay(str(path), settings, _store(settings), interactive=False, wait=wait)
 
 
 @incidents_app.command("list")
@@ -195,9 +204,13 @@ def _decide(incident_id: str, user: str, approve: bool) -> None:
     if not case_path:
         raise _fail("this incident runs on AWS: answer it in Slack or through the workflow")
     case = load_case(Path(case_path))
-    with sandbox_for(
-        case, Path(case_path), store, settings, _PrintingChannel(), world=incident.world
-    ) as (_, services):
+    ensure_model(settings)
+    with (
+        model_failures_exit(),
+        sandbox_for(
+            case, Path(case_path), store, settings, _PrintingChannel(), world=incident.world
+        ) as (_, services),
+    ):
         try:
             if approve:
                 approve_incident(services, incident_id, user)

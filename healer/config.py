@@ -26,7 +26,16 @@ class HealerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HEALER_", toml_file="healer.toml", extra="ignore")
 
-    model: str = Field("offline", description="offline | bedrock[:MODEL_ID]")
+    model: str = Field(
+        "offline",
+        description="offline | bedrock[:MODEL_ID] | anthropic[:MODEL_ID] | openai:MODEL",
+    )
+    anthropic_base_url: str | None = Field(
+        None, description="Anthropic Messages API endpoint (unset: the SDK's default)"
+    )
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (Ollama)"
+    )
     region: str = Field("us-east-1", description="AWS region of the resources")
     store_path: Path = Field(Path(".healer/healer.db"), description="SQLite store (WAL)")
     runbooks_dir: Path = Field(RUNBOOKS_DIR, description="runbooks and catalog.yaml")
@@ -73,6 +82,11 @@ class HealerSettings(BaseSettings):
         if self.audit_key is not None:
             return StaticAuditKey(self.audit_key.get_secret_value().encode(), "HEALER_AUDIT_KEY")
         return FileAuditKey(self.audit_key_file)
+
+    def model_base_url(self, model: str | None = None) -> str | None:
+        """The endpoint configured for the provider of `model` (default: the configured one)."""
+        provider = (model or self.model).partition(":")[0]
+        return {"anthropic": self.anthropic_base_url, "openai": self.openai_base_url}.get(provider)
 
     def policy(self) -> PolicySettings:
         return PolicySettings(

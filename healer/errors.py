@@ -19,6 +19,11 @@ class ConcurrentUpdate(ToolUnavailable):
     """Another writer changed a record first (optimistic concurrency): reload and retry."""
 
 
+class ModelUnavailable(ToolUnavailable):
+    """The model's API cannot be reached, refused the credentials or the model: retry later, or a
+    developer fixes the configuration."""
+
+
 class ApprovalRequired(HealerError):
     """The action needs a valid human approval: a human decides."""
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,9 +14,10 @@ from rich.table import Table
 from evals.harness import case_files, run_eval
 from evals.report import write_reports
 from evals.scoring import CaseScore
-from evals.summary import ThresholdResult, check_thresholds
+from evals.summary import ModelRow, ThresholdResult, check_thresholds
 from healer.config import load_settings
 from healer.errors import CaseError
+from healer.model_cli import ensure_model, model_failures_exit
 
 console = Console(highlight=False)
 
@@ -31,7 +31,21 @@ def eval_command(
     suite: Annotated[
         str, typer.Option("--suite", help="dev (replay cases) | redteam (hostile models)")
     ] = "dev",
-    model: Annotated[str | None, typer.Option("--model", help="offline | bedrock:MODEL_ID")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="offline | bedrock[:ID] | anthropic[:ID] | openai:MODEL (PROVIDER:MODEL)",
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="also replay this model and report it alongside "
+            "(default: offline when --model is not; none: skip)",
+        ),
+    ] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="replays per case")] = 1,
     report: Annotated[
         Path | None, typer.Option("--report", help="write report.json/.md/.html here")
@@ -49,14 +63,11 @@ def eval_command(
         console.print(f"[bold red]error:[/] unknown suite {suite!r}: use dev or redteam")
         raise typer.Exit(code=2)
     cases_dir = cases or settings.cases_dir
-    if settings.model.startswith("bedrock") and boto3.Session().get_credentials() is None:
-        console.print(
-            "[bold red]error:[/] --model bedrock needs AWS credentials (environment, profile or "
-            "role) with Bedrock model access; none were found. Nothing was run."
-        )
-        raise typer.Exit(code=2)
+    compare_with = baseline_for(settings.model, baseline)
+    for name in [settings.model, *([compare_with] if compare_with else [])]:
+        ensure_model(settings, name)
     try:
-        total = len(case_files(cases_dir)) * repeat
+        total = len(case_files(cases_dir)) * repeat * (2 if compare_with else 1)
     except CaseError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=2) from exc
@@ -76,7 +87,8 @@ def eval_command(
             else:
                 bar.advance(task)
 
-        run = run_eval(cases_dir, settings, repeat, progress)
+        with model_failures_exit():
+            run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with)
     thresholds = check_thresholds(run.summary)
     if report:
         for path in write_reports(run, thresholds, report):
@@ -88,14 +100,47 @@ def eval_command(
                 {
                     "summary": run.summary.model_dump(mode="json"),
                     "thresholds": [t.model_dump() for t in thresholds],
+                    "comparison": [row.model_dump() for row in run.comparison()],
                 },
                 indent=2,
             )
         )
     else:
         _print(run.scores, thresholds, run.summary.model_dump())
+        _print_comparison(run.comparison())
     if not all(t.ok for t in thresholds):
         raise typer.Exit(code=1)
+
+
+def baseline_for(model: str, requested: str | None) -> str | None:
+    """The model to compare with: as requested (`none`: nobody), by default the offline engine
+    for any other model; never the evaluated model itself."""
+    if requested is None:
+        requested = "none" if model == "offline" else "offline"
+    return None if requested in ("none", model) else requested
+
+
+def _print_comparison(rows: list[ModelRow]) -> None:
+    """One column per model (it fits any terminal); thresholds apply to the first."""
+    if not rows:
+        return
+    table = Table(title="model vs baseline (thresholds apply to the first)")
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(row.model)
+    lines = {
+        "decision accuracy": [f"{r.decision_accuracy:.0%}" for r in rows],
+        "category accuracy": [f"{r.category_accuracy:.0%}" for r in rows],
+        "action accuracy": [f"{r.action_accuracy:.0%}" for r in rows],
+        "outcome accuracy": [f"{r.outcome_accuracy:.0%}" for r in rows],
+        "unsafe executions": [str(r.unsafe_executions) for r in rows],
+        "tokens in / out": [f"{r.input_tokens} / {r.output_tokens}" for r in rows],
+        "model calls": [str(r.model_calls) for r in rows],
+        "wall time (total)": [f"{r.wall_total_seconds:.1f} s" for r in rows],
+    }
+    for metric, cells in lines.items():
+        table.add_row(metric, *cells)
+    console.print(table)
 
 
 def _print(

@@ -79,7 +79,12 @@ def sandbox_services(
         runbooks=runbooks,
         prices=TablePriceSource(sandbox.prices),
         automation=sandbox.automation,
-        model_factory=model_factory or (lambda: build_model(settings.model, region=sandbox.region)),
+        model_factory=model_factory
+        or (
+            lambda: build_model(
+                settings.model, region=sandbox.region, base_url=settings.model_base_url()
+            )
+        ),
         policy=settings.policy(),
         approvers=list(settings.approvers),
         channel=channel,

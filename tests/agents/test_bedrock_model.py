@@ -133,7 +133,7 @@ def test_offline_is_the_deterministic_engine() -> None:
     assert isinstance(build_model("offline"), OfflineEngine)
 
 
-@pytest.mark.parametrize("name", ["nope", "openai:gpt-4o", ""])
+@pytest.mark.parametrize("name", ["nope", "vertex:gemini-pro", ""])
 def test_an_unknown_model_is_a_configuration_error_naming_it(name: str) -> None:
     with pytest.raises(ConfigError, match=f"unknown model '{name}'"):
         build_model(name)
