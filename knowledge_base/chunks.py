@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from healer.errors import ToolInputError
 from knowledge_base.runbooks import Runbook
+from knowledge_base.signatures import default_signatures
 
 HEAD_SECTION = "Symptoms"
 
@@ -64,6 +65,7 @@ def chunk_runbook(runbook: Runbook) -> list[Chunk]:
             runbook.title,
             f"category: {runbook.category.value}",
             "metrics: " + ", ".join(symptoms.metrics),
+            "signs: " + "; ".join(_signature_titles(symptoms.signatures)),
             "logs: " + "; ".join(symptoms.logs),
             "changes: " + ", ".join(symptoms.changes),
             summary,
@@ -83,6 +85,11 @@ def chunk_runbook(runbook: Runbook) -> list[Chunk]:
         for section, text in texts
         if text
     ]
+
+
+def _signature_titles(ids: list[str]) -> list[str]:
+    library = default_signatures().signatures
+    return [library[i].title for i in ids if i in library]
 
 
 def chunk_runbooks(runbooks: list[Runbook]) -> list[Chunk]:

@@ -20,6 +20,7 @@ class RunbookSymptoms(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     metrics: list[str] = Field(default_factory=list)
+    signatures: list[str] = Field(default_factory=list)
     logs: list[str] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list)
 
@@ -33,6 +34,10 @@ class RunbookAction(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     decision: Decision | None = None
     when: str = ""
+    requires: list[str] = Field(default_factory=list)  # signatures: at least one is present
+    unless: list[str] = Field(default_factory=list)  # signatures: none of them is present
+    after_change: list[str] = Field(default_factory=list)  # a change of these precedes onset
+    unless_change: list[str] = Field(default_factory=list)  # no change of these precedes it
 
 
 class Runbook(BaseModel):
