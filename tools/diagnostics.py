@@ -10,7 +10,7 @@ from tools.changes import recent_changes
 from tools.cloudwatch import describe_alarms, resource_metrics
 from tools.context import ToolContext
 from tools.fence import fence
-from tools.fleet import describe_asg, describe_instance
+from tools.fleet import describe_asg, describe_instance, zone_instances
 from tools.logs import insights_query
 from tools.logs import search_logs as search_log_events
 
@@ -54,6 +54,16 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
         else:
             found = describe_asg(ctx.aws.autoscaling, resource_id)
         return fence("describe_resource", found or {"error": f"{resource_id} not found"})
+
+    @tool
+    def describe_zone(availability_zone: str) -> str:
+        """Use to tell a zonal fault from one host's: every instance in an Availability Zone
+        with its state, EC2 status checks and Auto Scaling group.
+
+        Args:
+            availability_zone: e.g. us-east-1a.
+        """
+        return fence("describe_zone", zone_instances(ctx.aws.ec2, availability_zone))
 
     @tool
     def get_resource_metrics(resource_id: str, minutes: int = 60) -> str:
@@ -151,6 +161,7 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
     return [
         get_alarm_details,
         describe_resource,
+        describe_zone,
         get_resource_metrics,
         search_logs,
         query_logs_insights,

@@ -32,6 +32,61 @@ def describe_instance(ec2: Any, instance_id: str) -> dict[str, Any] | None:
         "az": instance.get("Placement", {}).get("AvailabilityZone"),
         "tags": tags,
         "asg": tags.get("aws:autoscaling:groupName"),
+        "status_checks": _status_checks(ec2, instance_id),
+    }
+
+
+def zone_instances(ec2: Any, zone: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Every instance in an Availability Zone: state, status checks, type and group."""
+    try:
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[{"Name": "availability-zone", "Values": [zone]}]
+        )
+        instances = [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+        ids = [i["InstanceId"] for i in instances][:limit]
+        statuses = (
+            ec2.describe_instance_status(InstanceIds=ids, IncludeAllInstances=True)[
+                "InstanceStatuses"
+            ]
+            if ids
+            else []
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise ToolUnavailable(f"describing zone {zone} failed: {exc}") from exc
+    checks = {
+        s["InstanceId"]: {
+            "system": s.get("SystemStatus", {}).get("Status", "unknown"),
+            "instance": s.get("InstanceStatus", {}).get("Status", "unknown"),
+        }
+        for s in statuses
+    }
+    found = []
+    for instance in instances[:limit]:
+        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        found.append(
+            {
+                "id": instance["InstanceId"],
+                "type": instance["InstanceType"],
+                "state": instance["State"]["Name"],
+                "az": zone,
+                "asg": tags.get("aws:autoscaling:groupName"),
+                "status_checks": checks.get(instance["InstanceId"]),
+            }
+        )
+    return found
+
+
+def _status_checks(ec2: Any, instance_id: str) -> dict[str, str] | None:
+    """The EC2 system and instance status checks (ok, impaired, ...), None when not reported."""
+    try:
+        found = ec2.describe_instance_status(InstanceIds=[instance_id])["InstanceStatuses"]
+    except (ClientError, BotoCoreError):
+        return None  # the checks are evidence, not a precondition: their absence is no fault
+    if not found:
+        return None
+    return {
+        "system": found[0].get("SystemStatus", {}).get("Status", "unknown"),
+        "instance": found[0].get("InstanceStatus", {}).get("Status", "unknown"),
     }
 
 

@@ -28,6 +28,7 @@ from healer.sandbox.seed_telemetry import (
     seed_ssm_documents,
 )
 from healer.sandbox.server import LoopbackMotoServer
+from healer.sandbox.status_checks import impair
 from healer.sandbox.world_record import ORIGIN_HEADER, WorldCall, WorldRecorder
 
 logger = logging.getLogger(__name__)
@@ -309,6 +310,7 @@ class Sandbox:
         world = self.case.world
         own = self._own_client
         self.impaired_instances = seed_instances(own, world)
+        impair(self.impaired_instances, self.account, self.region)
         seed_autoscaling_groups(own, world)
         seed_alarms(own, world, self.anchor)
         for series in world.metrics:

@@ -203,6 +203,19 @@ class TestCustomWorld:
         }
         assert sandbox.impaired_instances == frozenset({"i-00000000000000a03"})
 
+    def test_impaired_instances_fail_their_status_checks(self, sandbox: Sandbox) -> None:
+        statuses = sandbox.client("ec2").describe_instance_status(
+            InstanceIds=["i-00000000000000a03", "i-00000000000000a04"]
+        )["InstanceStatuses"]
+        checks = {
+            s["InstanceId"]: (s["SystemStatus"]["Status"], s["InstanceStatus"]["Status"])
+            for s in statuses
+        }
+        assert checks == {
+            "i-00000000000000a03": ("impaired", "impaired"),
+            "i-00000000000000a04": ("ok", "ok"),
+        }
+
     def test_the_previous_launch_template_version_exists(self, sandbox: Sandbox) -> None:
         versions = sandbox.client("ec2").describe_launch_template_versions(
             LaunchTemplateName=launch_template_name("db-asg")
