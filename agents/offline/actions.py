@@ -14,10 +14,12 @@ from agents.offline.evidence import Evidence, instances_in_logs
 from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
 from healer.domain import TargetKind
+from knowledge_base.signatures import default_signatures
 
 SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"] + [
     f"{n}xlarge" for n in (2, 4, 8, 12, 16, 24)
 ]
+REBOOT_EVENTS = ("RebootInstances", "StopInstances", "StartInstances")
 LOAD_METRICS = ("RequestCount", "RequestCountPerTarget", "NetworkIn", "NetworkPacketsIn")
 _UNIT = re.compile(r"(?<![\w.@-])([a-zA-Z0-9@_-][a-zA-Z0-9@_.-]*)\.service(?=:|\s|$|\)|\.(?:\s|$))")
 _STOPPING = re.compile(r"\bStopping ([a-zA-Z0-9@_.-]+?)\.service\b")
@@ -27,7 +29,8 @@ _STARTED = re.compile(r"\bStarted ([a-zA-Z0-9@_.-]+?)\.service\b")
 def choose_action(
     evidence: Evidence, runbook: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, str, str]:
-    """The first of the runbook's actions whose target and parameters the evidence supports."""
+    """The first of the runbook's actions whose preconditions hold and whose target and
+    parameters the evidence supports."""
     notes = []
     for option in runbook.get("actions", []):
         if option.get("action") is None:
@@ -35,11 +38,37 @@ def choose_action(
             recommendation = "no_action" if decision == "no_action" else "escalate"
             notes.append(f"Runbook says: {option.get('when')}.")
             return None, recommendation, " ".join(notes)
-        filled, why = _fill(evidence, runbook, option)
+        why = unmet_precondition(evidence, option)
+        filled = None
+        if not why:
+            filled, why = _fill(evidence, runbook, option)
         if filled is not None:
             return filled, "act", " ".join(notes)
         notes.append(f"{option['action']} does not apply: {why}.")
     return None, "escalate", " ".join(notes)
+
+
+def unmet_precondition(evidence: Evidence, option: dict[str, Any]) -> str:
+    """Why the evidence does not allow this runbook action, or "" when it does."""
+    titles = {sid: s.title for sid, s in default_signatures().signatures.items()}
+    required = option.get("requires") or []
+    if required and not any(s in evidence.signals for s in required):
+        return "no evidence that " + " or that ".join(titles.get(s, s) for s in required)
+    against = [s for s in option.get("unless") or [] if evidence.ongoing(s)]
+    if against:
+        return "the logs show that " + "; ".join(titles.get(s, s) for s in against)
+    changes = option.get("after_change") or []
+    if changes and not evidence.changes_before_onset(changes):
+        return "no change of that kind precedes the onset of the symptoms"
+    explaining = [
+        change
+        for change in evidence.changes_before_onset(option.get("unless_change") or [])
+        if not evidence.worked_after(change)
+    ]
+    if explaining:
+        change = explaining[-1]
+        return f"{change.get('action')} by {change.get('actor')} just before the onset explains it"
+    return ""
 
 
 def _fill(
@@ -79,7 +108,9 @@ def _fill(
             return None, "no systemd unit is named in the logs"
         params["service"] = unit
     if action in ("restart_service", "restart_instance"):
-        recurred = _failure_after_restart(evidence, runbook)
+        recurred = _failure_after_restart(evidence, runbook) or _failure_after_reboot(
+            evidence, runbook, target
+        )
         if recurred:
             return None, f'a restart already happened and the failure came back ("{recurred}")'
     try:
@@ -89,10 +120,19 @@ def _fill(
     return {"action": action, "target": target, "params": params}, ""
 
 
+def _symptom_lines(runbook: dict[str, Any]) -> Any:
+    """A test: does a log line report one of the runbook's signatures?"""
+    library = default_signatures().signatures
+    signatures = [
+        library[s] for s in runbook.get("symptoms", {}).get("signatures", []) if s in library
+    ]
+    return lambda message: any(s.matches(message) for s in signatures)
+
+
 def _failure_after_restart(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     """A symptom line after a deliberate restart (systemd `Stopping X` then `Started X`) on the
     same stream: restarting did not help. systemd's own crash-restarts do not count."""
-    patterns = [p.lower() for p in runbook.get("symptoms", {}).get("logs", [])]
+    is_symptom = _symptom_lines(runbook)
     stopping: dict[str, set[str]] = {}
     restarted: set[str] = set()
     for event in sorted(evidence.logs, key=lambda e: e["time"]):
@@ -101,9 +141,32 @@ def _failure_after_restart(evidence: Evidence, runbook: dict[str, Any]) -> str |
             stopping.setdefault(stream, set()).add(stop.group(1))
         elif (start := _STARTED.search(message)) and start.group(1) in stopping.get(stream, ()):
             restarted.add(stream)
-        elif stream in restarted and any(p in message.lower() for p in patterns):
+        elif stream in restarted and is_symptom(message):
             return str(message)
     return None
+
+
+def _failure_after_reboot(evidence: Evidence, runbook: dict[str, Any], target: str) -> str | None:
+    """A symptom line on the target's streams after someone rebooted or stopped it."""
+    is_symptom = _symptom_lines(runbook)
+    reboots = [
+        str(c.get("time"))
+        for c in evidence.changes
+        if c.get("action") in REBOOT_EVENTS and target in (c.get("resources") or [])
+    ]
+    if not reboots:
+        return None
+    since = min(reboots)
+    for event in sorted(evidence.logs, key=lambda e: e["time"]):
+        later = _utc(event["time"]) > _utc(since)
+        if later and target in event.get("stream", "") and is_symptom(event["message"]):
+            return str(event["message"])
+    return None
+
+
+def _utc(text: str) -> str:
+    """An ISO time in one comparable form."""
+    return text.replace("+00:00", "Z")[:19]
 
 
 def _raised_limits(
@@ -126,7 +189,7 @@ def _raised_limits(
 def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     """The systemd unit the failure is about: named in the lines that match the runbook's
     symptoms, else in error lines, else anywhere; the most often named wins."""
-    patterns = [p.lower() for p in runbook.get("symptoms", {}).get("logs", [])]
+    is_symptom = _symptom_lines(runbook)
     tiers: list[list[str]] = [[], [], []]
     for event in evidence.logs:
         message = event["message"]
@@ -135,7 +198,7 @@ def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
         match = _UNIT.search(message)
         if not match:
             continue
-        if any(p in message.lower() for p in patterns):
+        if is_symptom(message):
             tiers[0].append(match.group(1))
         elif is_signal(message):
             tiers[1].append(match.group(1))
@@ -150,7 +213,7 @@ def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
 def _target(evidence: Evidence, kind: TargetKind) -> str | None:
     instances = [r for r in evidence.alarm_resources() if r.startswith("i-")]
     if not instances:
-        instances = instances_in_logs(evidence)
+        instances = evidence.impaired() or evidence.fault_instances() or instances_in_logs(evidence)
     if kind == TargetKind.INSTANCE:
         return instances[0] if instances else None
     if kind == TargetKind.INSTANCE_IN_ASG:

@@ -5,17 +5,39 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from agents.offline.conversation import ToolCall
 from agents.offline.templates import is_signal, top_templates
+from knowledge_base.signatures import default_signatures
 
 LOAD_BALANCERS = "AWS/ApplicationELB"
 DATABASES = "AWS/RDS"
 ANOMALY_RATIO = 1.5
 RECENT_CHANGE_SECONDS = 2 * 3600
 MIN_COUNT_LEVEL = 10
+PERIOD_SECONDS = 60
+MAX_MEMBERS = 8
+MAX_TERMS = 40
+MAX_ZONES = 2
+GROUP_ACTIONS = frozenset(
+    {"UpdateAutoScalingGroup", "StartInstanceRefresh", "SetDesiredCapacity", "PutScalingPolicy"}
+)
+TEMPLATE_ACTIONS = frozenset({"CreateLaunchTemplateVersion", "ModifyLaunchTemplate"})
+ONGOING_SECONDS = 15 * 60
+# Signatures that describe context (what files, a planned event, hostile text), not a fault.
+CONTEXT_SIGNATURES = frozenset(
+    {
+        "log_files",
+        "temp_files",
+        "data_files",
+        "planned_reboot",
+        "scheduled_job",
+        "injected_instruction",
+    }
+)
 
 
 @dataclass
@@ -30,10 +52,11 @@ class Evidence:
     changes: list[dict[str, Any]] = field(default_factory=list)
     opened_at: datetime | None = None
     runbooks: list[dict[str, Any]] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)  # resources AWS says do not exist
 
     @classmethod
     def from_calls(cls, task: dict[str, Any], calls: list[ToolCall]) -> Evidence:
-        evidence = cls(opened_at=_parse_time(task.get("opened_at")))
+        evidence = cls(opened_at=parse_time(task.get("opened_at")))
         seen_logs: set[tuple[str, str]] = set()
         for call in calls:
             data = call.data
@@ -47,8 +70,14 @@ class Evidence:
                 evidence.instances[data["id"]] = data
             elif call.name == "describe_resource" and isinstance(data, dict) and "name" in data:
                 evidence.groups[data["name"]] = data
+            elif call.name == "describe_resource" and isinstance(data, dict) and "error" in data:
+                evidence.missing.add(str(call.input.get("resource_id")))
             elif not isinstance(data, list):
                 continue  # an unexpected shape is no evidence
+            elif call.name == "describe_zone":
+                for instance in data:
+                    if "id" in instance:
+                        evidence.instances.setdefault(instance["id"], instance)
             elif call.name == "get_resource_metrics":
                 evidence.metrics += [m for m in data if m.get("values")]
             elif call.name == "search_logs":
@@ -85,7 +114,15 @@ class Evidence:
         for instance in self.instances.values():
             if instance.get("asg") and instance["asg"] not in ids:
                 ids.append(instance["asg"])
+        for group in self.groups.values():  # the members' zones tell a zonal fault apart
+            ids += [i for i in group.get("instances", [])[:MAX_MEMBERS] if i not in ids]
         return ids
+
+    def zones_to_describe(self) -> list[str]:
+        """The zones of impaired or failing instances: is the fault the host's or the zone's?"""
+        suspects = [*self.impaired(), *self.fault_instances()]
+        zones = [self.instances[i].get("az") for i in suspects if i in self.instances]
+        return [str(z) for z in dict.fromkeys(zones) if z][:MAX_ZONES]
 
     def resources_to_measure(self) -> list[str]:
         """The alarmed resources, and the groups found behind an alarm that named none."""
@@ -108,17 +145,160 @@ class Evidence:
         return ids or None
 
     def anomalies(self) -> list[dict[str, Any]]:
-        """Series whose last value departs from the baseline."""
-        out = []
-        for series in self.metrics:
-            ratio = series.get("change_ratio")
-            if ratio is None or 1 / ANOMALY_RATIO < ratio < ANOMALY_RATIO:
+        """Series whose last value departs from the baseline (from zero counts too)."""
+        return [series for series in self.metrics if _departs(series)]
+
+    @cached_property
+    def signals(self) -> dict[str, list[dict[str, Any]]]:
+        """Log events by the signature they match (a line may report several), oldest first."""
+        library = default_signatures()
+        found: dict[str, list[dict[str, Any]]] = {}
+        for event in sorted(self.logs, key=lambda e: e["time"]):
+            for signature in library.classify(event["message"]):
+                found.setdefault(signature, []).append(event)
+        return found
+
+    def ongoing(self, signature: str) -> bool:
+        """Whether the signature's lines go on until the end: its last line is at most
+        ONGOING_SECONDS older than the newest fault line. Earlier trouble that stopped is past."""
+        events = self.signals.get(signature)
+        if not events:
+            return False
+        newest = max(
+            (
+                parse_time(e[-1]["time"])
+                for s, e in self.signals.items()
+                if s not in CONTEXT_SIGNATURES
+            ),
+            default=None,
+        )
+        last = parse_time(events[-1]["time"])
+        if newest is None or last is None:
+            return True
+        return (newest - last).total_seconds() <= ONGOING_SECONDS
+
+    def impaired(self) -> list[str]:
+        """Described instances that fail an EC2 status check (system or instance)."""
+        return [
+            i
+            for i, facts in self.instances.items()
+            if "impaired" in (facts.get("status_checks") or {}).values()
+        ]
+
+    def steady(self, signature: str) -> bool:
+        """Whether the signature's lines come all along: spread over the whole log window
+        (the first in its first third, the last in its last third) rather than starting late."""
+        events = self.signals.get(signature) or []
+        times = [t for e in self.logs if (t := parse_time(e["time"])) is not None]
+        if len(events) < 3 or not times:
+            return False
+        start, end = min(times), max(times)
+        third = (end - start) / 3
+        first, last = parse_time(events[0]["time"]), parse_time(events[-1]["time"])
+        return bool(first and last and first <= start + third and last >= end - third)
+
+    def alarmed_groups(self) -> list[str]:
+        """Groups the alarms name, or the groups of the instances they name."""
+        found = [r for r in self.alarm_resources() if r in self.groups]
+        for resource in self.alarm_resources():
+            group = self.instances.get(resource, {}).get("asg")
+            if group and group not in found:
+                found.append(group)
+        return found
+
+    def faults(self) -> set[str]:
+        """The signatures present that report a fault (not mere context)."""
+        return set(self.signals) - CONTEXT_SIGNATURES
+
+    def onset(self) -> datetime | None:
+        """When the trouble began: the first departing metric point or the first fault line."""
+        moments = [
+            parse_time(events[0]["time"])
+            for sid, events in self.signals.items()
+            if sid not in CONTEXT_SIGNATURES
+        ]
+        if self.opened_at is not None:
+            for series in self.anomalies():
+                first = _first_departure(series)
+                if first is not None:
+                    back = (len(series["values"]) - 1 - first) * PERIOD_SECONDS
+                    moments.append(self.opened_at - timedelta(seconds=back))
+        known = [m for m in moments if m is not None]
+        return min(known) if known else self.opened_at
+
+    def changes_since_onset_window(self, seconds: float) -> list[dict[str, Any]]:
+        """Changes made from `seconds` before the onset until now."""
+        onset = self.onset()
+        if onset is None:
+            return []
+        return [
+            c
+            for c in self.changes
+            if (at := parse_time(c.get("time"))) is not None
+            and (onset - at).total_seconds() <= seconds
+        ]
+
+    def fault_instances(self) -> list[str]:
+        """Instance ids named by the log streams of fault lines, most lines first."""
+        counts: dict[str, int] = {}
+        for signature in self.faults():
+            for event in self.signals[signature]:
+                for instance in re.findall(r"i-[0-9a-f]{8,17}", event.get("stream", "")):
+                    counts[instance] = counts.get(instance, 0) + 1
+        return sorted(counts, key=lambda i: -counts[i])
+
+    def changes_before_onset(
+        self, names: list[str], seconds: float = RECENT_CHANGE_SECONDS
+    ) -> list[dict[str, Any]]:
+        """Changes of the named kinds (`Event` or `Event:DetailKey`) made at most `seconds`
+        before the onset and no later than it: a change after the symptoms cannot cause them."""
+        onset = self.onset()
+        if onset is None:
+            return []
+        found = []
+        for change in self.changes:
+            at = parse_time(change.get("time"))
+            if at is None or not 0 <= (onset - at).total_seconds() <= seconds:
                 continue
-            is_count = "count" in series["metric"].lower()
-            if is_count and max(series["last"], series["baseline"]) < MIN_COUNT_LEVEL:
-                continue  # 1 → 2 errors is noise, not a fault
-            out.append(series)
-        return out
+            if self.in_scope(change) and any(_change_is(change, name) for name in names):
+                found.append(change)
+        return found
+
+    def worked_after(self, change: dict[str, Any]) -> bool:
+        """Whether the metrics that departed were still at their baseline some time after the
+        change: a service that ran fine after a change and failed later was not broken by it."""
+        at = parse_time(change.get("time"))
+        if at is None or self.opened_at is None:
+            return False
+        for series in self.anomalies():
+            first = _first_departure(series)
+            if first is None or first == 0:
+                continue
+            last_normal = (len(series["values"]) - first) * PERIOD_SECONDS
+            if self.opened_at - timedelta(seconds=last_normal) > at + timedelta(minutes=5):
+                return True
+        return False
+
+    def in_scope(self, change: dict[str, Any]) -> bool:
+        """Whether a change could touch the incident: fleet changes (groups, launch templates,
+        instances) count only on the incident's own fleet; others (secrets, parameters,
+        network, databases) name resources the fleet merely uses, so they always count."""
+        resources = [str(r) for r in change.get("resources") or []]
+        action = str(change.get("action"))
+        fleet = action in GROUP_ACTIONS or action in TEMPLATE_ACTIONS
+        if not resources or not (fleet or any(r.startswith("i-") for r in resources)):
+            return True
+        groups = set(self.groups) | set(self.alarmed_groups())
+        scope = groups | set(self.alarm_resources())
+        scope |= {i for g in self.groups.values() for i in g.get("instances", [])}
+        scope |= {str(g.get("launch_template")) for g in self.groups.values()}
+        stems = {g.removesuffix("-asg") for g in groups} | groups
+        for resource in resources:
+            if resource in scope:
+                return True
+            if action in TEMPLATE_ACTIONS and resource.removesuffix("-lt") in stems:
+                return True
+        return False
 
     def recent_changes(self, seconds: float = RECENT_CHANGE_SECONDS) -> list[dict[str, Any]]:
         """Changes made shortly before the incident opened: the usual suspects."""
@@ -126,7 +306,7 @@ class Evidence:
             return []
         recent = []
         for change in self.changes:
-            at = _parse_time(change.get("time"))
+            at = parse_time(change.get("time"))
             if at is not None and 0 <= (self.opened_at - at).total_seconds() <= seconds:
                 recent.append(change)
         return recent
@@ -143,17 +323,69 @@ class Evidence:
         """Symptoms in words, for the runbook search."""
         words = [f"{a.get('metric') or ''} {a.get('description') or ''}" for a in self.alarms]
         words += [f"{s['metric']}" for s in self.anomalies()]
+        library = default_signatures().signatures
+        words += [library[s].title for s in sorted(self.faults()) if s in library]
         words += [t for t, _ in top_templates([e["message"] for e in self.logs], limit=6)]
         words += [f"{c.get('action')} {json.dumps(c.get('detail'))}" for c in self.changes[-3:]]
         return " ".join(words)[:1500]
 
-    def runbook_log_patterns(self) -> list[str]:
-        patterns: list[str] = []
-        for runbook in self.runbooks:
-            for pattern in runbook.get("symptoms", {}).get("logs", []):
-                if pattern not in patterns:
-                    patterns.append(pattern)
-        return patterns[:25]
+    def runbook_log_terms(self) -> list[str]:
+        """Filter terms that find the lines of the retrieved runbooks' signatures."""
+        library = default_signatures()
+        ids = [
+            s
+            for runbook in self.runbooks
+            for s in runbook.get("symptoms", {}).get("signatures", [])
+            if s in library.signatures
+        ]
+        return library.terms(list(dict.fromkeys(ids)))[:MAX_TERMS]
+
+    def unexplained_signatures(self) -> list[str]:
+        """Fault signatures present that no retrieved runbook is about, strongest first."""
+        covered = {s for r in self.runbooks for s in r.get("symptoms", {}).get("signatures", [])}
+        library = default_signatures().signatures
+        present = [s for s in self.faults() if s not in covered and s in library]
+        return sorted(present, key=lambda s: (-library[s].weight * len(self.signals[s]), s))
+
+
+def quote_log(event: dict[str, Any]) -> str:
+    """A log line as evidence: where it came from, then the line itself in quotes."""
+    source = f"{event.get('group')} {event.get('stream')} at {event.get('time')}"
+    return f'log {source}: "{event["message"]}"'
+
+
+def _departs(series: dict[str, Any]) -> bool:
+    values, baseline, last = series.get("values") or [], series.get("baseline"), series.get("last")
+    if not values or baseline is None or last is None:
+        return False
+    is_count = "count" in series["metric"].lower()
+    if is_count and max(last, baseline) < MIN_COUNT_LEVEL:
+        return False  # 1 → 2 errors is noise, not a fault
+    if baseline == 0:
+        return bool(last > 0)  # a status check or error count leaving zero
+    return not 1 / ANOMALY_RATIO < last / baseline < ANOMALY_RATIO
+
+
+def _first_departure(series: dict[str, Any]) -> int | None:
+    """Index of the first point of the final run of points that depart from the baseline."""
+    values, baseline = series["values"], series["baseline"]
+    index = None
+    for i in range(len(values) - 1, -1, -1):
+        value = values[i]
+        away = (
+            value > 0 if baseline == 0 else not 1 / ANOMALY_RATIO < value / baseline < ANOMALY_RATIO
+        )
+        if not away:
+            break
+        index = i
+    return index
+
+
+def _change_is(change: dict[str, Any], name: str) -> bool:
+    event, _, key = name.partition(":")
+    if change.get("action") != event:
+        return False
+    return not key or key in json.dumps(change.get("detail") or {})
 
 
 def instances_in_logs(evidence: Evidence) -> list[str]:
@@ -167,7 +399,7 @@ def instances_in_logs(evidence: Evidence) -> list[str]:
     return sorted(counts, key=lambda i: -counts[i])
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:

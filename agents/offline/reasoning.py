@@ -1,20 +1,36 @@
-"""The offline diagnostician's reasoning: gather evidence, match runbooks, fill the action.
+"""The offline diagnostician's reasoning, in stages a reader can follow:
 
-General rules only: knowledge of failure modes lives in the runbooks (symptoms, actions, sizing);
-nothing here names a case, a resource or a string that belongs to one incident.
+1. facts that settle the incident (alarm back to OK, target gone, planned maintenance);
+2. hypotheses: each retrieved runbook scored against the evidence — alarmed and anomalous
+   metrics, log lines classified into symptom signatures, a change that precedes the onset,
+   and the fleet's shape (one zone failing, a group pinned at its max);
+3. the best hypothesis, with a confidence from its score and its margin over a rival of
+   another category, or `unknown` when the evidence is weak;
+4. the runbook's first action whose preconditions hold (see actions.py).
+
+General rules only: knowledge of failure modes lives in the runbooks and the signature
+library; nothing here names a case, a resource or a string that belongs to one incident.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents.offline.actions import choose_action
-from agents.offline.evidence import Evidence, instances_in_logs
+from agents.offline.evidence import Evidence, instances_in_logs, quote_log
+from agents.offline.facts import group_at_max, nothing_to_do, zonal_pattern
+from knowledge_base.signatures import default_signatures
 
 ACT_THRESHOLD = 5.0
+ALARM_WEIGHT, ANOMALY_WEIGHT, SIGNATURE_WEIGHT, CHANGE_WEIGHT = 3.0, 1.0, 2.5, 2.0
+ZONAL_WEIGHT, AT_MAX_WEIGHT, RULED_OUT_PENALTY, STATUS_CHECK_WEIGHT = 6.0, 3.0, 3.0, 3.0
+PAST_FACTOR = 0.5  # a signature whose lines stopped well before the end counts half
+CLOSE_RIVAL = 1.5
+
+__all__ = ["Evidence", "diagnose", "incident_brief", "quote_log", "unknown_diagnosis"]
 
 
 def incident_brief(task: dict[str, Any]) -> str:
@@ -36,30 +52,33 @@ def unknown_diagnosis(why: str) -> dict[str, Any]:
 
 
 @dataclass
-class Match:
+class Hypothesis:
+    """One runbook as the explanation, with the evidence for it and its score."""
+
     runbook: dict[str, Any]
-    score: float
-    metric_hits: list[str]
-    log_hits: list[tuple[str, dict[str, Any]]]
-    change_hits: list[dict[str, Any]]
+    score: float = 0.0
+    metric_hits: list[str] = field(default_factory=list)
+    signature_hits: list[str] = field(default_factory=list)
+    change_hits: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
 
-
-def _metric_key(text: str) -> str:
-    """`Namespace:Metric` (or a bare metric name) in lower case."""
-    return text.lower()
+    @property
+    def category(self) -> str:
+        return str(self.runbook["category"])
 
 
 def _metric_matches(wanted: set[str], namespace: str | None, metric: str) -> bool:
     """A runbook symptom names a metric with its namespace, or the metric alone."""
     metric = metric.lower()
-    qualified = f"{(namespace or '').lower()}:{metric}"
-    return qualified in wanted or metric in wanted
+    return f"{(namespace or '').lower()}:{metric}" in wanted or metric in wanted
 
 
-def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Match:
-    """Score how well the evidence fits a runbook's symptoms."""
+def weigh(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Hypothesis:
+    """Score how well the evidence supports a runbook's failure mode."""
+    library = default_signatures().signatures
     symptoms = runbook.get("symptoms", {})
-    wanted = {_metric_key(m) for m in symptoms.get("metrics", [])}
+    hypothesis = Hypothesis(runbook)
+    wanted = {m.lower() for m in symptoms.get("metrics", [])}
     alarm_hits = {
         a["metric"]
         for a in evidence.alarms
@@ -70,135 +89,170 @@ def match_runbook(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Mat
         for s in evidence.anomalies()
         if _metric_matches(wanted, s.get("namespace"), s["metric"])
     }
-    metric_hits = sorted(alarm_hits | anomaly_hits)
-    score = 3.0 * min(2, len(alarm_hits)) + 1.0 * min(3, len(anomaly_hits))
+    hypothesis.metric_hits = sorted(alarm_hits | anomaly_hits)
+    score = ALARM_WEIGHT * min(2, len(alarm_hits)) + ANOMALY_WEIGHT * min(3, len(anomaly_hits))
 
-    log_hits: list[tuple[str, dict[str, Any]]] = []
-    for pattern in symptoms.get("logs", []):
-        events = [e for e in evidence.logs if pattern.lower() in e["message"].lower()]
-        quoted = {event["message"] for _, event in log_hits}
-        if events:
-            fresh = [e for e in events if e["message"] not in quoted]
-            log_hits.append((pattern, fresh[-1] if fresh else events[-1]))
-    score += 2.0 * min(4, len(log_hits))
+    present = [s for s in symptoms.get("signatures", []) if s in evidence.signals and s in library]
+    hypothesis.signature_hits = present
+    weights = sorted(
+        (library[s].weight * (1.0 if evidence.ongoing(s) else PAST_FACTOR) for s in present),
+        reverse=True,
+    )
+    score += SIGNATURE_WEIGHT * sum(weights[:3])
+    ruled_out = _ruled_out_by(evidence, runbook)
+    if ruled_out:  # the runbook's own rule says this evidence belongs to another failure mode
+        score -= RULED_OUT_PENALTY
+        hypothesis.facts.append(f"its first action is ruled out: {library[ruled_out].title}")
 
-    change_hits = [
-        change
-        for change in evidence.changes
-        if any(word.lower() in json.dumps(change).lower() for word in symptoms.get("changes", []))
-    ]
-    recent_changes = evidence.recent_changes()
-    recent = [c for c in change_hits if c in recent_changes]
-    score += 2.0 * min(2, len(recent)) + 0.5 * min(2, len(change_hits) - len(recent))
-    score += 1.0 if rank == 0 else 0.0
-    return Match(runbook, score, metric_hits, log_hits, change_hits)
+    if score > 0:  # a change counts only next to symptoms of its own failure mode
+        hypothesis.change_hits = evidence.changes_before_onset(symptoms.get("changes", []))
+        score += CHANGE_WEIGHT * min(2, len(hypothesis.change_hits))
+
+    actions = {a.get("action") for a in runbook.get("actions", [])}
+    zonal = zonal_pattern(evidence)
+    if zonal and runbook["category"] == "az_impairment":
+        score += ZONAL_WEIGHT
+        hypothesis.facts.append(f"{len(zonal[1])} failing instances all in {zonal[0]}")
+    impaired = evidence.impaired()
+    if impaired and not zonal and runbook["category"] == "instance_failure":
+        score += STATUS_CHECK_WEIGHT
+        hypothesis.facts.append(f"{', '.join(impaired[:3])} fails its EC2 status checks")
+    at_max = group_at_max(evidence)
+    if at_max and "raise_capacity_limit" in actions:
+        name, hot = at_max
+        score += AT_MAX_WEIGHT if hot else AT_MAX_WEIGHT / 2
+        hypothesis.facts.append(f"{name} is at its max size" + (" with hot CPU" if hot else ""))
+    elif at_max and at_max[1] and "scale_out" in actions:
+        score -= AT_MAX_WEIGHT
+    elif evidence.alarmed_groups() and "raise_capacity_limit" in actions:
+        score -= AT_MAX_WEIGHT  # every alarmed group can still grow: no limit is hit
+    hypothesis.score = score + (0.5 if rank == 0 else 0.0)
+    return hypothesis
 
 
-def recovered_diagnosis(evidence: Evidence) -> dict[str, Any] | None:
-    """Every alarm of the incident is back to OK on its own: there is nothing to heal."""
-    if not evidence.alarms or any(a.get("state") != "OK" for a in evidence.alarms):
-        return None
-    names = ", ".join(a["name"] for a in evidence.alarms)
-    return {
-        "category": "no_fault",
-        "summary": f"No fault to heal: {names} returned to OK without any action (a transient "
-        "breach or a flapping alarm). Watch for recurrence; tune the alarm if it flaps.",
-        "resources": [],
-        "evidence": [
-            f"alarm {a['name']} is OK now: {a.get('reason', '')}"[:300] for a in evidence.alarms
-        ],
-        "confidence": 0.8,
-        "runbook_id": None,
-        "proposed_action": None,
-        "recommendation": "no_action",
-    }
+def _ruled_out_by(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
+    """An ongoing signature that the runbook's first catalog action lists under `unless`."""
+    first = next((a for a in runbook.get("actions", []) if a.get("action")), None)
+    for signature in (first or {}).get("unless") or []:
+        if evidence.ongoing(signature):
+            return str(signature)
+    return None
 
 
 def diagnose(evidence: Evidence) -> dict[str, Any]:
-    """The Diagnosis: the best-matching runbook, its category, and its first fillable action."""
-    recovered = recovered_diagnosis(evidence)
-    if recovered is not None:
-        return recovered
+    """The Diagnosis: facts first, then the best-supported runbook and its first action."""
+    settled = nothing_to_do(evidence)
+    if settled is not None:
+        return settled
     if not evidence.runbooks:
         return unknown_diagnosis("no runbook matches the symptoms")
-    matches = sorted(
-        (match_runbook(evidence, rb, rank) for rank, rb in enumerate(evidence.runbooks)),
-        key=lambda m: -m.score,
+    ranked = sorted(
+        (weigh(evidence, rb, rank) for rank, rb in enumerate(evidence.runbooks)),
+        key=lambda h: -h.score,
     )
-    best = matches[0]
+    best = ranked[0]
     if best.score < ACT_THRESHOLD:
         diagnosis = unknown_diagnosis(
-            f"the best runbook ({best.runbook['runbook_id']}) matches too few symptoms"
+            f"the evidence is too weak: the best runbook ({best.runbook['runbook_id']}) is "
+            f"supported by {_support(best)}"
         )
         diagnosis["evidence"] = _evidence_lines(evidence, best)
+        diagnosis["resources"] = _resources(evidence, None)
         return diagnosis
-    confidence = round(min(0.95, 0.3 + 0.07 * best.score), 2)
+    rival = next((h for h in ranked[1:] if h.category != best.category), None)
     proposal, recommendation, note = choose_action(evidence, best.runbook)
-    resources = _resources(evidence, proposal)
     return {
-        "category": best.runbook["category"],
-        "summary": _summary(evidence, best, note),
-        "resources": resources,
+        "category": best.category,
+        "summary": _summary(evidence, best, rival, proposal, note),
+        "resources": _resources(evidence, proposal),
         "evidence": _evidence_lines(evidence, best),
-        "confidence": confidence,
+        "confidence": _confidence(best, rival),
         "runbook_id": best.runbook["runbook_id"],
         "proposed_action": proposal,
         "recommendation": recommendation,
     }
 
 
-def _summary(evidence: Evidence, match: Match, note: str) -> str:
-    parts = [match.runbook["title"] + "."]
-    patterns = _unique(pattern for pattern, _ in match.log_hits)
-    if patterns:  # log text itself is never the healer's words: it is quoted under Evidence
-        parts.append(f"Logs match {len(patterns)} of the runbook's symptom patterns.")
+def _confidence(best: Hypothesis, rival: Hypothesis | None) -> float:
+    """Grows with the evidence; a close rival of another category halves the gain."""
+    gain = 0.07 * best.score
+    if rival is not None and best.score - rival.score < CLOSE_RIVAL:
+        gain /= 2
+    return round(min(0.95, 0.3 + gain), 2)
+
+
+def _support(hypothesis: Hypothesis) -> str:
+    parts = [f"metrics {', '.join(hypothesis.metric_hits)}"] if hypothesis.metric_hits else []
+    if hypothesis.signature_hits:
+        parts.append(f"log signatures {', '.join(hypothesis.signature_hits)}")
+    return " and ".join(parts) or "nothing specific"
+
+
+def _summary(
+    evidence: Evidence,
+    best: Hypothesis,
+    rival: Hypothesis | None,
+    proposal: dict[str, Any] | None,
+    note: str,
+) -> str:
+    library = default_signatures().signatures
+    parts = [best.runbook["title"] + "."]
+    resources = _resources(evidence, proposal)
+    if resources:
+        parts.append(f"Affected: {', '.join(resources[:4])}.")
+    if best.signature_hits:  # the healer's words for what the lines report; the lines are quoted
+        titles = [library[s].title for s in best.signature_hits]
+        parts.append(f"Logs show that {'; '.join(titles)}.")
     for series in evidence.anomalies()[:3]:
         parts.append(
             f"{series['metric']} went from a baseline of {series['baseline']} to "
-            f"{series['last']} ({series['change_ratio']}×)."
+            f"{series['last']}"
+            + (f" ({series['change_ratio']}×)." if series.get("change_ratio") else ".")
         )
-    if match.change_hits:
-        change = match.change_hits[-1]
-        parts.append(f"Recent change: {change.get('action')} by {change.get('actor')}.")
+    parts += [f"{fact[0].upper()}{fact[1:]}." for fact in best.facts]
+    if best.change_hits:
+        change = best.change_hits[-1]
+        parts.append(
+            f"Change before the onset: {change.get('action')} by {change.get('actor')} at "
+            f"{change.get('time')}."
+        )
+    if rival is not None and best.score - rival.score < CLOSE_RIVAL:
+        parts.append(f"A close alternative: {rival.runbook['title']}.")
     if note:
         parts.append(note)
     return " ".join(parts)
-
-
-def quote_log(event: dict[str, Any]) -> str:
-    """A log line as evidence: where it came from, then the line itself in quotes."""
-    source = f"{event.get('group')} {event.get('stream')} at {event.get('time')}"
-    return f'log {source}: "{event["message"]}"'
 
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _evidence_lines(evidence: Evidence, match: Match) -> list[str]:
+def _evidence_lines(evidence: Evidence, best: Hypothesis) -> list[str]:
     lines = [
         f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms
     ]
-    lines += _unique(quote_log(event) for _, event in match.log_hits)[:4]
+    deciding = [evidence.signals[s][-1] for s in best.signature_hits]
+    lines += _unique(quote_log(event) for event in deciding)[:4]
     lines += [
         f"metric {s['namespace']} {s['metric']}: baseline {s['baseline']}, last {s['last']}, "
         f"max {s['max']}"
         for s in evidence.anomalies()[:4]
     ]
+    lines += [f"fact: {fact}" for fact in best.facts]
     lines += [
         f"change: {c.get('action')} on {', '.join(map(str, c.get('resources') or []))} "
         f"by {c.get('actor')} at {c.get('time')}"
-        for c in match.change_hits[-2:]
+        for c in best.change_hits[-2:]
     ]
     return lines
 
 
 def _resources(evidence: Evidence, proposal: dict[str, Any] | None) -> list[str]:
     """The affected resources: the action's target, alarmed instances and groups, and, when
-    the alarms named none, the instances whose logs carry the errors and their groups."""
+    the alarms named none, the instances whose logs carry the faults and their groups."""
     found = [proposal["target"]] if proposal else []
     if not any(r.startswith("i-") or r in evidence.groups for r in evidence.alarm_resources()):
-        for instance in instances_in_logs(evidence)[:2]:
+        for instance in (evidence.fault_instances() or instances_in_logs(evidence))[:2]:
             group = evidence.instances.get(instance, {}).get("asg")
             found += [r for r in (instance, group) if r and r not in found]
     for resource in evidence.alarm_resources():

@@ -7,6 +7,9 @@ from typing import Any
 from agents.offline import reasoning
 from agents.offline.conversation import ToolCall
 from agents.offline.steps import Call, Say
+from knowledge_base.signatures import default_signatures
+
+MAX_SIGNATURE_SEARCHES = 3
 
 # CloudWatch Logs filters are case-sensitive: each spelling is its own term.
 LOG_TERMS = [
@@ -27,7 +30,19 @@ LOG_TERMS = [
     "refused",
     "denied",
     "timed out",
+    "timeout",
     "systemd",
+    "space",
+    "expired",
+    "certificate",
+    "panic",
+    "memory",
+    "resolve",
+    "unreachable",
+    "reset",
+    "Unauthorized",
+    "Exceeded",
+    "exceeded",
 ]
 
 
@@ -102,6 +117,13 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
         ):
             return Call("get_resource_metrics", {"resource_id": resource, "minutes": 60})
     log_searches = [c for c in calls if c.name == "search_logs"]
+    if log_searches:  # the zones of failing hosts: only the logs tell which hosts fail
+        for zone in evidence.zones_to_describe():
+            if not any(
+                c.name == "describe_zone" and c.input.get("availability_zone") == zone
+                for c in calls
+            ):
+                return Call("describe_zone", {"availability_zone": zone})
     if not log_searches:
         return Call(
             "search_logs", {"terms": LOG_TERMS, "resource_ids": evidence.log_scope(), "minutes": 60}
@@ -113,11 +135,16 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
         return Call("search_runbooks", {"query": evidence.symptom_query(), "k": 5})
     if len(runbook_searches) == 1 and evidence.change_query():
         return Call("search_runbooks", {"query": evidence.change_query(), "k": 3})
-    patterns = evidence.runbook_log_patterns()
-    if len(log_searches) == 1 and patterns:
+    terms = evidence.runbook_log_terms()
+    if len(log_searches) == 1 and terms:
         return Call(
-            "search_logs", {"terms": patterns, "resource_ids": evidence.log_scope(), "minutes": 120}
+            "search_logs", {"terms": terms, "resource_ids": evidence.log_scope(), "minutes": 120}
         )
+    asked = {c.input.get("query") for c in runbook_searches}
+    for signature in evidence.unexplained_signatures()[:MAX_SIGNATURE_SEARCHES]:
+        query = default_signatures().signatures[signature].title
+        if query not in asked:
+            return Call("search_runbooks", {"query": query, "k": 3})
     return Call("Diagnosis", reasoning.diagnose(evidence))
 
 
