@@ -138,10 +138,11 @@ class Evidence:
         return [str(a.get("metric")) for a in self.alarms if a.get("metric")]
 
     def log_scope(self) -> list[str] | None:
-        """Instance ids whose log streams matter: the alarmed ones, or the alarmed group's."""
+        """Resources whose log streams matter: the alarmed instances, the groups (their Auto
+        Scaling activity streams) and the groups' instances."""
         ids = [r for r in self.alarm_resources() if r.startswith("i-")]
-        for group in self.groups.values():
-            ids += [i for i in group.get("instances", []) if i not in ids]
+        for name, group in self.groups.items():
+            ids += [i for i in [name, *group.get("instances", [])] if i not in ids]
         return ids or None
 
     def anomalies(self) -> list[dict[str, Any]]:

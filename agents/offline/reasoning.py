@@ -22,6 +22,7 @@ from typing import Any
 from agents.offline.actions import choose_action
 from agents.offline.evidence import Evidence, instances_in_logs, quote_log
 from agents.offline.facts import group_at_max, nothing_to_do, zonal_pattern
+from agents.offline.templates import template
 from knowledge_base.signatures import default_signatures
 
 ACT_THRESHOLD = 5.0
@@ -29,6 +30,7 @@ ALARM_WEIGHT, ANOMALY_WEIGHT, SIGNATURE_WEIGHT, CHANGE_WEIGHT = 3.0, 1.0, 2.5, 2
 ZONAL_WEIGHT, AT_MAX_WEIGHT, RULED_OUT_PENALTY, STATUS_CHECK_WEIGHT = 6.0, 3.0, 3.0, 3.0
 PAST_FACTOR = 0.5  # a signature whose lines stopped well before the end counts half
 CLOSE_RIVAL = 1.5
+MAX_QUOTED_LINES = 6
 
 __all__ = ["Evidence", "diagnose", "incident_brief", "quote_log", "unknown_diagnosis"]
 
@@ -200,12 +202,15 @@ def _summary(
     resources = _resources(evidence, proposal)
     if resources:
         parts.append(f"Affected: {', '.join(resources[:4])}.")
+    service = ((proposal or {}).get("params") or {}).get("service")
+    if service:
+        parts.append(f"Service: {service}.")
     if best.signature_hits:  # the healer's words for what the lines report; the lines are quoted
         titles = [library[s].title for s in best.signature_hits]
         parts.append(f"Logs show that {'; '.join(titles)}.")
     for series in evidence.anomalies()[:3]:
         parts.append(
-            f"{series['metric']} went from a baseline of {series['baseline']} to "
+            f"{series['metric']}{_of(series)} went from a baseline of {series['baseline']} to "
             f"{series['last']}"
             + (f" ({series['change_ratio']}×)." if series.get("change_ratio") else ".")
         )
@@ -223,6 +228,12 @@ def _summary(
     return " ".join(parts)
 
 
+def _of(series: dict[str, Any]) -> str:
+    """ " of <resource>" for a series whose resource is not one of the fleet's own ids."""
+    names = [str(v) for v in (series.get("dimensions") or {}).values()]
+    return f" of {names[0]}" if len(names) == 1 and not names[0].startswith("i-") else ""
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -231,8 +242,11 @@ def _evidence_lines(evidence: Evidence, best: Hypothesis) -> list[str]:
     lines = [
         f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms
     ]
-    deciding = [evidence.signals[s][-1] for s in best.signature_hits]
-    lines += _unique(quote_log(event) for event in deciding)[:4]
+    # each signature's first line (where the fault began) and its latest (that it goes on)
+    deciding = [
+        e for s in best.signature_hits for e in (evidence.signals[s][0], evidence.signals[s][-1])
+    ]
+    lines += _unique(quote_log(event) for event in deciding)[:6]
     lines += [
         f"metric {s['namespace']} {s['metric']}: baseline {s['baseline']}, last {s['last']}, "
         f"max {s['max']}"
@@ -245,6 +259,22 @@ def _evidence_lines(evidence: Evidence, best: Hypothesis) -> list[str]:
         for c in best.change_hits[-2:]
     ]
     return lines
+
+
+def _deciding_lines(evidence: Evidence, best: Hypothesis) -> list[dict[str, Any]]:
+    """Per deciding signature, its first lines of distinct kinds (where the fault began) and
+    its latest line (that it goes on); then the first line of each other fault present."""
+    chosen: list[dict[str, Any]] = []
+    for signature in best.signature_hits:
+        events = evidence.signals[signature]
+        kinds: dict[str, dict[str, Any]] = {}
+        for event in events:
+            kinds.setdefault(template(event["message"]), event)
+        chosen += [e for e in [*list(kinds.values())[:3], events[-1]] if e not in chosen]
+    for signature in sorted(evidence.faults() - set(best.signature_hits)):  # what else is wrong
+        first = evidence.signals[signature][0]
+        chosen += [first] if first not in chosen else []
+    return chosen[:MAX_QUOTED_LINES]
 
 
 def _resources(evidence: Evidence, proposal: dict[str, Any] | None) -> list[str]:
