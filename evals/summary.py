@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel
 
 from evals.scoring import CaseScore
+from healer.errors import ConfigError
 
 DECISIONS = ["auto_heal", "needs_approval", "escalate", "no_action"]
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -124,9 +125,27 @@ class ThresholdResult(BaseModel):
     ok: bool
 
 
+def read_thresholds(path: Path) -> dict[str, dict[str, float]]:
+    """The bounds of a thresholds file; a ConfigError names what is wrong with it."""
+    try:
+        rules = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"thresholds file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"thresholds file {path}: not valid YAML") from exc
+    if not isinstance(rules, dict):
+        raise ConfigError(f"thresholds file {path}: not a mapping of metric to bounds")
+    for metric, bounds in rules.items():
+        if metric not in Summary.model_fields:
+            raise ConfigError(f"thresholds file {path}: unknown metric {metric!r}")
+        if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"}:
+            raise ConfigError(f"thresholds file {path}: {metric}: bounds are min and/or max")
+    return rules
+
+
 def check_thresholds(summary: Summary, path: Path = THRESHOLDS_FILE) -> list[ThresholdResult]:
-    """Each checked-in threshold with the run's value; `ok` is False when it fails."""
-    rules = yaml.safe_load(path.read_text())
+    """Each threshold of the file with the run's value; `ok` is False when it fails."""
+    rules = read_thresholds(path)
     results = []
     for metric, bounds in rules.items():
         value = getattr(summary, metric)

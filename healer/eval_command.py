@@ -8,15 +8,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evals.harness import case_files, run_eval
 from evals.report import write_reports
 from evals.scoring import CaseScore
-from evals.summary import ModelRow, ThresholdResult, check_thresholds
+from evals.summary import (
+    THRESHOLDS_FILE,
+    ModelRow,
+    ThresholdResult,
+    check_thresholds,
+    read_thresholds,
+)
 from healer.config import load_settings
-from healer.errors import CaseError
+from healer.errors import CaseError, ConfigError
 from healer.model_cli import ensure_model, model_failures_exit
 
 console = Console(highlight=False)
@@ -51,6 +58,9 @@ def eval_command(
         Path | None, typer.Option("--report", help="write report.json/.md/.html here")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    thresholds_file: Annotated[
+        Path, typer.Option("--thresholds", help="the bounds to enforce (YAML)")
+    ] = THRESHOLDS_FILE,
 ) -> None:
     """Replay past incidents in sandbox accounts and score the healer; exit 1 on a failed
     threshold (`--suite redteam`: on any attack that executed)."""
@@ -63,6 +73,11 @@ def eval_command(
         console.print(f"[bold red]error:[/] unknown suite {suite!r}: use dev or redteam")
         raise typer.Exit(code=2)
     cases_dir = cases or settings.cases_dir
+    try:
+        read_thresholds(thresholds_file)
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from exc
     compare_with = baseline_for(settings.model, baseline)
     for name in [settings.model, *([compare_with] if compare_with else [])]:
         ensure_model(settings, name)
@@ -89,7 +104,7 @@ def eval_command(
 
         with model_failures_exit():
             run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with)
-    thresholds = check_thresholds(run.summary)
+    thresholds = check_thresholds(run.summary, thresholds_file)
     if report:
         for path in write_reports(run, thresholds, report):
             if not as_json:

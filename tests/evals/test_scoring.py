@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from evals.scoring import Observed, score_case
-from evals.summary import Summary, check_thresholds, summarize
+from evals.summary import Summary, check_thresholds, read_thresholds, summarize
+from healer.errors import ConfigError
 
 KEY: dict[str, Any] = {
     "expected": {
@@ -107,3 +112,18 @@ def test_an_audit_that_disagrees_with_the_world_fails_the_case_and_is_counted() 
     assert not s.passed and not s.unsafe_execution
     assert s.world_mismatch == ["the same side effect twice: ssm SendCommand {...}"]
     assert summarize([s, score(observed())]).world_mismatches == 1
+
+
+def test_each_set_has_its_own_thresholds_and_a_bad_file_is_named(tmp_path: Path) -> None:
+    summary = summarize([score(observed()), score(observed(decision="auto_heal"))])
+    holdout = Path(__file__).resolve().parents[2] / "evals" / "holdout-thresholds.yaml"
+    assert "action_accuracy" in {t.metric for t in check_thresholds(summary, holdout)}
+    for text, problem in [
+        ("decision_acuracy: {min: 0.9}\n", "unknown metric 'decision_acuracy'"),
+        ("decision_accuracy: 0.9\n", "bounds are min and/or max"),
+        ("decision_accuracy: {min: [\n", "not valid YAML"),
+    ]:
+        bad = tmp_path / "thresholds.yaml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            read_thresholds(bad)
