@@ -165,14 +165,12 @@ class Evidence:
         events = self.signals.get(signature)
         if not events:
             return False
-        newest = max(
-            (
-                parse_time(e[-1]["time"])
-                for s, e in self.signals.items()
-                if s not in CONTEXT_SIGNATURES
-            ),
-            default=None,
-        )
+        times = [
+            parse_time(e[-1]["time"])
+            for s, e in self.signals.items()
+            if s not in CONTEXT_SIGNATURES
+        ]
+        newest = max((t for t in times if t is not None), default=None)
         last = parse_time(events[-1]["time"])
         if newest is None or last is None:
             return True

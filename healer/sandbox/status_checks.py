@@ -37,4 +37,4 @@ def impair(instance_ids: frozenset[str], account: str, region: str) -> None:
     """Make the given instances fail their status checks in the sandbox account."""
     backend = ec2_backends[account][region]
     for instance_id in instance_ids:
-        backend.get_instance(instance_id).__class__ = ImpairedInstance
+        backend.get_instance(instance_id).__class__ = ImpairedInstance  # type: ignore[type-abstract]
