@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -14,6 +14,11 @@ from healer.errors import ConfigError
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.DOTALL)
 _SECTION = re.compile(r"^## +(.+)$", re.MULTILINE)
+
+# What a target can be that rules an action out: its data lives on it (tagged
+# healer:stateful=true, or its failing lines name a data directory), or its launch template owns
+# its shape (an Auto Scaling group member).
+TargetTrait = Literal["holds_data", "asg_member"]
 
 
 class RunbookSymptoms(BaseModel):
@@ -38,6 +43,7 @@ class RunbookAction(BaseModel):
     unless: list[str] = Field(default_factory=list)  # signatures: none of them is present
     after_change: list[str] = Field(default_factory=list)  # a change of these precedes onset
     unless_change: list[str] = Field(default_factory=list)  # no change of these precedes it
+    unless_target: list[TargetTrait] = Field(default_factory=list)  # the target is none of these
 
 
 class Runbook(BaseModel):

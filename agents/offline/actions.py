@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from agents.offline.evidence import Evidence, instances_in_logs
+from agents.offline.evidence import CONTEXT_SIGNATURES, Evidence, instances_in_logs
 from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
 from healer.domain import TargetKind
@@ -80,6 +80,9 @@ def _fill(
     target = _target(evidence, spec.target)
     if target is None:
         return None, f"no {spec.target} target in the evidence"
+    trait = _ruling_trait(evidence, target, option.get("unless_target") or [])
+    if trait:
+        return None, trait
     params = dict(option.get("params") or {})
     action = spec.id.value
     if action == "scale_out":
@@ -118,6 +121,29 @@ def _fill(
     except ValueError as exc:
         return None, str(exc)
     return {"action": action, "target": target, "params": params}, ""
+
+
+def _ruling_trait(evidence: Evidence, target: str, traits: list[str]) -> str:
+    """Why what the target is rules the action out, or "" when nothing does."""
+    facts = evidence.instances.get(target, {})
+    if "holds_data" in traits:
+        if (facts.get("tags") or {}).get("healer:stateful") == "true":
+            return f"{target} is tagged healer:stateful=true and its data lives on it"
+        library = default_signatures()
+        named = next(
+            (
+                e["message"]
+                for e in evidence.signals.get("data_files", [])
+                if target in e.get("stream", "")
+                and set(library.classify(e["message"])) - CONTEXT_SIGNATURES
+            ),
+            None,
+        )
+        if named:
+            return f'a failing line on {target} names its data ("{named}")'
+    if "asg_member" in traits and facts.get("asg"):
+        return f"{target} is a member of {facts['asg']}, whose launch template sets its type"
+    return ""
 
 
 def _symptom_lines(runbook: dict[str, Any]) -> Any:
@@ -191,7 +217,7 @@ def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     symptoms, else in error lines, else anywhere; the most often named wins."""
     is_symptom = _symptom_lines(runbook)
     tiers: list[list[str]] = [[], [], []]
-    for event in evidence.logs:
+    for event in [*evidence.logs, *evidence.unit_lines]:
         message = event["message"]
         if "systemd" not in message and ".service:" not in message:
             continue
