@@ -22,11 +22,15 @@ PERIOD_SECONDS = 60
 MAX_MEMBERS = 8
 MAX_TERMS = 40
 MAX_ZONES = 2
+MAX_UNIT_LOOKUPS = 3
 GROUP_ACTIONS = frozenset(
     {"UpdateAutoScalingGroup", "StartInstanceRefresh", "SetDesiredCapacity", "PutScalingPolicy"}
 )
 TEMPLATE_ACTIONS = frozenset({"CreateLaunchTemplateVersion", "ModifyLaunchTemplate"})
 ONGOING_SECONDS = 15 * 60
+UNIT_LOOKBACK_MINUTES = 1440  # how far back a unit's start line is looked for
+_SYSLOG_IDENT = re.compile(r"^([A-Za-z][\w@.-]*)\[\d+\]:")
+NOT_UNITS = frozenset({"kernel", "systemd"})
 # Signatures that describe context (what files, a planned event, hostile text), not a fault.
 CONTEXT_SIGNATURES = frozenset(
     {
@@ -53,6 +57,7 @@ class Evidence:
     opened_at: datetime | None = None
     runbooks: list[dict[str, Any]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)  # resources AWS says do not exist
+    unit_lines: list[dict[str, Any]] = field(default_factory=list)  # where units are named
 
     @classmethod
     def from_calls(cls, task: dict[str, Any], calls: list[ToolCall]) -> Evidence:
@@ -80,6 +85,8 @@ class Evidence:
                         evidence.instances.setdefault(instance["id"], instance)
             elif call.name == "get_resource_metrics":
                 evidence.metrics += [m for m in data if m.get("values")]
+            elif call.name == "search_logs" and call.input.get("minutes") == UNIT_LOOKBACK_MINUTES:
+                evidence.unit_lines += data  # old lines that name units, not incident evidence
             elif call.name == "search_logs":
                 for event in data:
                     key = (event["time"], event["message"])
@@ -338,6 +345,19 @@ class Evidence:
             if s in library.signatures
         ]
         return library.terms(list(dict.fromkeys(ids)))[:MAX_TERMS]
+
+    def unnamed_units(self) -> list[str]:
+        """`X.service` for each process X that logs faults (by its syslog tag) while no line
+        fetched so far names its unit: the unit's start line may be older than the window."""
+        named = " ".join(e["message"] for e in [*self.logs, *self.unit_lines])
+        idents = []
+        for signature in sorted(self.faults()):
+            for event in self.signals[signature]:
+                match = _SYSLOG_IDENT.match(event["message"])
+                if match and match.group(1) not in NOT_UNITS:
+                    idents.append(match.group(1))
+        units = [f"{i}.service" for i in dict.fromkeys(idents) if f"{i}.service" not in named]
+        return units[:MAX_UNIT_LOOKUPS]
 
     def unexplained_signatures(self) -> list[str]:
         """Fault signatures present that no retrieved runbook is about, strongest first."""

@@ -30,7 +30,7 @@ ALARM_WEIGHT, ANOMALY_WEIGHT, SIGNATURE_WEIGHT, CHANGE_WEIGHT = 3.0, 1.0, 2.5, 2
 ZONAL_WEIGHT, AT_MAX_WEIGHT, RULED_OUT_PENALTY, STATUS_CHECK_WEIGHT = 6.0, 3.0, 3.0, 3.0
 PAST_FACTOR = 0.5  # a signature whose lines stopped well before the end counts half
 CLOSE_RIVAL = 1.5
-MAX_QUOTED_LINES = 6
+MAX_QUOTED_LINES = 8
 
 __all__ = ["Evidence", "diagnose", "incident_brief", "quote_log", "unknown_diagnosis"]
 
@@ -242,11 +242,7 @@ def _evidence_lines(evidence: Evidence, best: Hypothesis) -> list[str]:
     lines = [
         f"alarm {a['name']} is {a['state']}: {a.get('reason', '')}"[:300] for a in evidence.alarms
     ]
-    # each signature's first line (where the fault began) and its latest (that it goes on)
-    deciding = [
-        e for s in best.signature_hits for e in (evidence.signals[s][0], evidence.signals[s][-1])
-    ]
-    lines += _unique(quote_log(event) for event in deciding)[:6]
+    lines += _unique(quote_log(event) for event in _deciding_lines(evidence, best))
     lines += [
         f"metric {s['namespace']} {s['metric']}: baseline {s['baseline']}, last {s['last']}, "
         f"max {s['max']}"

@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.offline import reasoning
 from agents.offline.conversation import ToolCall
+from agents.offline.evidence import UNIT_LOOKBACK_MINUTES
 from agents.offline.steps import Call, Say
 from knowledge_base.signatures import default_signatures
 
@@ -100,7 +101,8 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
 
 
 def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
-    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → Diagnosis."""
+    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → unit start
+    lines → Diagnosis."""
     alarms = task.get("alarms", [])
     if _last(calls, "get_alarm_details") is None:
         return Call("get_alarm_details", {"alarm_names": alarms})
@@ -139,6 +141,18 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
     if len(log_searches) == 1 and terms:
         return Call(
             "search_logs", {"terms": terms, "resource_ids": evidence.log_scope(), "minutes": 120}
+        )
+    units = evidence.unnamed_units()
+    if units and not any(
+        c.name == "search_logs" and c.input.get("minutes") == UNIT_LOOKBACK_MINUTES for c in calls
+    ):
+        return Call(
+            "search_logs",
+            {
+                "terms": units,
+                "resource_ids": evidence.log_scope(),
+                "minutes": UNIT_LOOKBACK_MINUTES,
+            },
         )
     asked = {c.input.get("query") for c in runbook_searches}
     for signature in evidence.unexplained_signatures()[:MAX_SIGNATURE_SEARCHES]:
