@@ -123,6 +123,25 @@ def _fill(
     return {"action": action, "target": target, "params": params}, ""
 
 
+def target_misfit(evidence: Evidence, runbook: dict[str, Any]) -> str:
+    """Why the runbook's first catalog action is written for another shape of fleet than the
+    incident's: it replaces group members and the instance is standalone, or it excludes group
+    members and the instance is one. "" when it fits."""
+    first = next((a for a in runbook.get("actions", []) if a.get("action")), None)
+    spec = default_catalog().get(first["action"]) if first else None
+    if first is None or spec is None:
+        return ""
+    instance = _target(evidence, TargetKind.INSTANCE)
+    if instance is None:
+        return ""
+    if spec.target == TargetKind.INSTANCE_IN_ASG and not evidence.instances.get(instance, {}).get(
+        "asg"
+    ):
+        return f"{instance} is not in an Auto Scaling group"
+    shape = [t for t in first.get("unless_target") or [] if t == "asg_member"]
+    return _ruling_trait(evidence, instance, shape)
+
+
 def _ruling_trait(evidence: Evidence, target: str, traits: list[str]) -> str:
     """Why what the target is rules the action out, or "" when nothing does."""
     facts = evidence.instances.get(target, {})

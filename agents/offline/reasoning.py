@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.offline.actions import choose_action
+from agents.offline.actions import choose_action, target_misfit
 from agents.offline.evidence import Evidence, instances_in_logs, quote_log
 from agents.offline.facts import group_at_max, nothing_to_do, zonal_pattern
 from agents.offline.templates import template
@@ -105,6 +105,10 @@ def weigh(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Hypothesis:
     if ruled_out:  # the runbook's own rule says this evidence belongs to another failure mode
         score -= RULED_OUT_PENALTY
         hypothesis.facts.append(f"its first action is ruled out: {library[ruled_out].title}")
+    misfit = target_misfit(evidence, runbook)
+    if misfit:  # the runbook is written for another shape of fleet (group member, standalone)
+        score -= RULED_OUT_PENALTY
+        hypothesis.facts.append(f"its first action does not fit: {misfit}")
 
     if score > 0:  # a change counts only next to symptoms of its own failure mode
         hypothesis.change_hits = evidence.changes_before_onset(symptoms.get("changes", []))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.offline.actions import choose_action
+from agents.offline.actions import choose_action, target_misfit
 from agents.offline.evidence import Evidence
 
 INSTANCE = "i-0123456789abcdef0"
@@ -100,3 +100,17 @@ def test_units_of_failing_processes_are_looked_up_until_named() -> None:
 def test_kernel_and_systemd_lines_name_no_unit_to_look_up() -> None:
     evidence = _evidence([DISK_ERROR, "systemd[1]: foo.service: Failed with result 'exit-code'."])
     assert evidence.unnamed_units() == []
+
+
+def test_a_runbook_for_group_members_does_not_fit_a_standalone_instance() -> None:
+    evidence = _evidence([DISK_ERROR])
+    assert target_misfit(evidence, REPLACE_RUNBOOK) == ""
+    evidence.instances[INSTANCE]["asg"] = None
+    assert "not in an Auto Scaling group" in target_misfit(evidence, REPLACE_RUNBOOK)
+
+
+def test_a_runbook_that_excludes_group_members_does_not_fit_one() -> None:
+    assert "member of web-asg" in target_misfit(_evidence([]), RESIZE_RUNBOOK)
+    holds_data_only = {"actions": [{"action": "replace_instance", "unless_target": ["holds_data"]}]}
+    stateful = _evidence([DISK_ERROR], tags={"healer:stateful": "true"})
+    assert target_misfit(stateful, holds_data_only) == ""  # data vetoes the action, not the fit
