@@ -13,7 +13,7 @@ from typing import Any
 from agents.offline.evidence import CONTEXT_SIGNATURES, Evidence, instances_in_logs
 from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
-from healer.domain import TargetKind
+from healer.domain import ActionSpec, TargetKind
 from knowledge_base.signatures import default_signatures
 
 SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"] + [
@@ -23,6 +23,8 @@ REBOOT_EVENTS = ("RebootInstances", "StopInstances", "StartInstances")
 LOAD_METRICS = ("RequestCount", "RequestCountPerTarget", "NetworkIn", "NetworkPacketsIn")
 _UNIT = re.compile(r"(?<![\w.@-])([a-zA-Z0-9@_-][a-zA-Z0-9@_.-]*)\.service(?=:|\s|$|\)|\.(?:\s|$))")
 _STOPPING = re.compile(r"\bStopping ([a-zA-Z0-9@_.-]+?)\.service\b")
+_LOG_FILE = re.compile(r"(/var/log/[A-Za-z0-9_-][A-Za-z0-9._-]*)/[A-Za-z0-9_.-]+")
+MAX_CLEANUP_DIRS = 3
 _STARTED = re.compile(r"\bStarted ([a-zA-Z0-9@_.-]+?)\.service\b")
 
 
@@ -100,6 +102,10 @@ def _fill(
         if limits is None:
             return None, why
         params |= limits
+    elif action == "clear_disk_space" and any(
+        str(p).startswith("/var/log/") for p in params.get("paths") or []
+    ):
+        params["paths"] = _log_dirs_named(evidence, target, spec) or params["paths"]
     elif action == "rollback_deployment" and "launch_template_version" not in params:
         current = str(evidence.groups.get(target, {}).get("launch_template_version") or "")
         if not current.isdigit() or int(current) < 2:
@@ -163,6 +169,27 @@ def _ruling_trait(evidence: Evidence, target: str, traits: list[str]) -> str:
     if "asg_member" in traits and facts.get("asg"):
         return f"{target} is a member of {facts['asg']}, whose launch template sets its type"
     return ""
+
+
+def _log_dirs_named(evidence: Evidence, target: str, spec: ActionSpec) -> list[str]:
+    """The log directories under /var/log that the target's disk-full and log lines name and
+    the action allows, most named first: a runbook's log path is a guess at where an
+    application logs."""
+    dirs: Counter[str] = Counter()
+    for signature in ("disk_full", "log_files"):
+        for event in evidence.signals.get(signature, []):
+            if target in event.get("stream", ""):
+                dirs.update(m.group(1) for m in _LOG_FILE.finditer(event["message"]))
+    named = [d for d, _ in dirs.most_common()]
+    return [d for d in named if _allowed_path(spec, d)][:MAX_CLEANUP_DIRS]
+
+
+def _allowed_path(spec: ActionSpec, path: str) -> bool:
+    try:
+        spec.validate_params({"paths": [path]})
+    except ValueError:
+        return False
+    return True
 
 
 def _symptom_lines(runbook: dict[str, Any]) -> Any:

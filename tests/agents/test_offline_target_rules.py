@@ -114,3 +114,24 @@ def test_a_runbook_that_excludes_group_members_does_not_fit_one() -> None:
     holds_data_only = {"actions": [{"action": "replace_instance", "unless_target": ["holds_data"]}]}
     stateful = _evidence([DISK_ERROR], tags={"healer:stateful": "true"})
     assert target_misfit(stateful, holds_data_only) == ""  # data vetoes the action, not the fit
+
+
+CLEANUP_RUNBOOK: dict[str, Any] = {
+    "actions": [{"action": "clear_disk_space", "params": {"paths": ["/var/log/app"]}}]
+}
+
+
+def test_logs_are_cleaned_where_the_failing_lines_say_they_are() -> None:
+    lines = [
+        'nginx[1]: [crit] pwrite() "/var/log/nginx/access.log" failed (28: No space left on device)',
+        'kernel: audit: write to "/var/log/audit/audit.log" failed: No space left on device',
+    ]
+    action, _, _ = choose_action(_evidence(lines), CLEANUP_RUNBOOK)
+    assert action and action["params"]["paths"] == ["/var/log/nginx"]  # never the audit log
+
+
+def test_the_runbook_path_stands_when_no_line_names_one() -> None:
+    action, _, _ = choose_action(
+        _evidence(["app: write failed: No space left on device"]), CLEANUP_RUNBOOK
+    )
+    assert action and action["params"]["paths"] == ["/var/log/app"]
