@@ -23,6 +23,7 @@ MAX_MEMBERS = 8
 MAX_TERMS = 40
 MAX_ZONES = 2
 MAX_UNIT_LOOKUPS = 3
+RESOURCE_DIMENSIONS = ("InstanceId", "AutoScalingGroupName", "LoadBalancer")
 GROUP_ACTIONS = frozenset(
     {"UpdateAutoScalingGroup", "StartInstanceRefresh", "SetDesiredCapacity", "PutScalingPolicy"}
 )
@@ -107,7 +108,7 @@ class Evidence:
         found: list[str] = []
         for alarm in self.alarms:
             dims = alarm.get("dimensions") or {}
-            for name in ("InstanceId", "AutoScalingGroupName", "LoadBalancer"):
+            for name in RESOURCE_DIMENSIONS:
                 if name in dims and dims[name] not in found:
                     found.append(dims[name])
         return found
@@ -134,6 +135,11 @@ class Evidence:
     def resources_to_measure(self) -> list[str]:
         """The alarmed resources, and the groups found behind an alarm that named none."""
         found = self.alarm_resources()
+        for alarm in self.alarms:  # a queue, table or application dimension: measure it as named
+            dims = alarm.get("dimensions") or {}
+            if dims and not set(dims) & set(RESOURCE_DIMENSIONS):
+                name, value = next(iter(dims.items()))
+                found += [f"{name}={value}"] if f"{name}={value}" not in found else []
         found += [g for g in self.groups if g not in found]
         if self.groups and not any(r.startswith(("app/", "net/")) for r in found):
             found.append(LOAD_BALANCERS)  # the traffic in front of a group tells load from fault
@@ -379,7 +385,9 @@ def _departs(series: dict[str, Any]) -> bool:
         return False
     is_count = "count" in series["metric"].lower()
     if is_count and max(last, baseline) < MIN_COUNT_LEVEL:
-        return False  # 1 → 2 errors is noise, not a fault
+        # 1 → 2 errors is noise, not a fault; but a count that was there all along and halved
+        # or went to zero (processes, healthy hosts) lost what it counts
+        return last <= baseline / 2 and min(values[: len(values) // 2]) > 0
     if baseline == 0:
         return bool(last > 0)  # a status check or error count leaving zero
     return not 1 / ANOMALY_RATIO < last / baseline < ANOMALY_RATIO

@@ -44,6 +44,11 @@ LOG_TERMS = [
     "Unauthorized",
     "Exceeded",
     "exceeded",
+    "invalid",
+    "Invalid",
+    "emerg",
+    "parse",
+    "not set",
 ]
 
 

@@ -123,7 +123,7 @@ CLEANUP_RUNBOOK: dict[str, Any] = {
 
 def test_logs_are_cleaned_where_the_failing_lines_say_they_are() -> None:
     lines = [
-        'nginx[1]: [crit] pwrite() "/var/log/nginx/access.log" failed (28: No space left on device)',
+        'nginx[1]: pwrite() "/var/log/nginx/access.log" failed (28: No space left on device)',
         'kernel: audit: write to "/var/log/audit/audit.log" failed: No space left on device',
     ]
     action, _, _ = choose_action(_evidence(lines), CLEANUP_RUNBOOK)
