@@ -18,6 +18,7 @@ DATABASES = "AWS/RDS"
 ANOMALY_RATIO = 1.5
 RECENT_CHANGE_SECONDS = 2 * 3600
 MIN_COUNT_LEVEL = 10
+ERROR_WORDS = ("error", "5xx", "4xx", "fault", "fail", "throttl", "reject")
 PERIOD_SECONDS = 60
 MAX_MEMBERS = 8
 MAX_TERMS = 40
@@ -385,9 +386,10 @@ def _departs(series: dict[str, Any]) -> bool:
         return False
     is_count = "count" in series["metric"].lower()
     if is_count and max(last, baseline) < MIN_COUNT_LEVEL:
-        # 1 → 2 errors is noise, not a fault; but a count that was there all along and halved
-        # or went to zero (processes, healthy hosts) lost what it counts
-        return last <= baseline / 2 and min(values[: len(values) // 2]) > 0
+        # 1 → 2 errors is noise, not a fault; but a count of things that should be there
+        # (processes, healthy hosts) that halved or went to zero lost what it counts
+        counts_errors = any(word in series["metric"].lower() for word in ERROR_WORDS)
+        return not counts_errors and baseline > 0 and last <= baseline / 2
     if baseline == 0:
         return bool(last > 0)  # a status check or error count leaving zero
     return not 1 / ANOMALY_RATIO < last / baseline < ANOMALY_RATIO

@@ -135,3 +135,19 @@ def test_the_runbook_path_stands_when_no_line_names_one() -> None:
         _evidence(["app: write failed: No space left on device"]), CLEANUP_RUNBOOK
     )
     assert action and action["params"]["paths"] == ["/var/log/app"]
+
+
+def _series(metric: str, values: list[float], baseline: float) -> dict[str, Any]:
+    return {"metric": metric, "values": values, "baseline": baseline, "last": values[-1]}
+
+
+def test_a_count_of_things_that_should_be_there_departs_when_it_falls() -> None:
+    gone = _series("procstat_lookup_pid_count", [1, 1, 1] + [0] * 9, 1)
+    halved = _series("HealthyHostCount", [4] * 6 + [2] * 6, 4)
+    assert Evidence(metrics=[gone, halved]).anomalies() == [gone, halved]
+
+
+def test_a_small_error_count_that_falls_or_rises_a_little_is_noise() -> None:
+    falling = _series("HTTPCode_Target_5XX_Count", [1, 0, 1, 0], 0.5)
+    rising = _series("ErrorCount", [1, 2, 1, 2], 1.0)
+    assert Evidence(metrics=[falling, rising]).anomalies() == []
