@@ -13,7 +13,7 @@ from typing import Any
 from agents.offline.evidence import CONTEXT_SIGNATURES, Evidence, instances_in_logs
 from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
-from healer.domain import ActionSpec, TargetKind
+from healer.domain import ActionSpec, TargetFacts, TargetKind
 from knowledge_base.signatures import default_signatures
 
 SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"] + [
@@ -23,9 +23,9 @@ REBOOT_EVENTS = ("RebootInstances", "StopInstances", "StartInstances")
 LOAD_METRICS = ("RequestCount", "RequestCountPerTarget", "NetworkIn", "NetworkPacketsIn")
 _UNIT = re.compile(r"(?<![\w.@-])([a-zA-Z0-9@_-][a-zA-Z0-9@_.-]*)\.service(?=:|\s|$|\)|\.(?:\s|$))")
 _STOPPING = re.compile(r"\bStopping ([a-zA-Z0-9@_.-]+?)\.service\b")
+_STARTED = re.compile(r"\bStarted ([a-zA-Z0-9@_.-]+?)\.service\b")
 _LOG_FILE = re.compile(r"(/var/log/[A-Za-z0-9_-][A-Za-z0-9._-]*)/[A-Za-z0-9_.-]+")
 MAX_CLEANUP_DIRS = 3
-_STARTED = re.compile(r"\bStarted ([a-zA-Z0-9@_.-]+?)\.service\b")
 
 
 def choose_action(
@@ -129,11 +129,16 @@ def _fill(
     return {"action": action, "target": target, "params": params}, ""
 
 
+def first_action(runbook: dict[str, Any]) -> dict[str, Any] | None:
+    """The runbook's first catalog action (not a `none` clause)."""
+    return next((a for a in runbook.get("actions", []) if a.get("action")), None)
+
+
 def target_misfit(evidence: Evidence, runbook: dict[str, Any]) -> str:
     """Why the runbook's first catalog action is written for another shape of fleet than the
     incident's: it replaces group members and the instance is standalone, or it excludes group
     members and the instance is one. "" when it fits."""
-    first = next((a for a in runbook.get("actions", []) if a.get("action")), None)
+    first = first_action(runbook)
     spec = default_catalog().get(first["action"]) if first else None
     if first is None or spec is None:
         return ""
@@ -152,7 +157,7 @@ def _ruling_trait(evidence: Evidence, target: str, traits: list[str]) -> str:
     """Why what the target is rules the action out, or "" when nothing does."""
     facts = evidence.instances.get(target, {})
     if "holds_data" in traits:
-        if (facts.get("tags") or {}).get("healer:stateful") == "true":
+        if TargetFacts(tags=facts.get("tags") or {}).stateful:
             return f"{target} is tagged healer:stateful=true and its data lives on it"
         library = default_signatures()
         named = next(

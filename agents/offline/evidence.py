@@ -87,7 +87,7 @@ class Evidence:
                         evidence.instances.setdefault(instance["id"], instance)
             elif call.name == "get_resource_metrics":
                 evidence.metrics += [m for m in data if m.get("values")]
-            elif call.name == "search_logs" and call.input.get("minutes") == UNIT_LOOKBACK_MINUTES:
+            elif is_unit_lookup(call):
                 evidence.unit_lines += data  # old lines that name units, not incident evidence
             elif call.name == "search_logs":
                 for event in data:
@@ -140,7 +140,8 @@ class Evidence:
             dims = alarm.get("dimensions") or {}
             if dims and not set(dims) & set(RESOURCE_DIMENSIONS):
                 name, value = next(iter(dims.items()))
-                found += [f"{name}={value}"] if f"{name}={value}" not in found else []
+                if f"{name}={value}" not in found:
+                    found.append(f"{name}={value}")
         found += [g for g in self.groups if g not in found]
         if self.groups and not any(r.startswith(("app/", "net/")) for r in found):
             found.append(LOAD_BALANCERS)  # the traffic in front of a group tells load from fault
@@ -380,15 +381,20 @@ def quote_log(event: dict[str, Any]) -> str:
     return f'log {source}: "{event["message"]}"'
 
 
+def is_unit_lookup(call: ToolCall) -> bool:
+    """The diagnostician's day-long search for the lines that name a failing process's unit."""
+    return call.name == "search_logs" and call.input.get("minutes") == UNIT_LOOKBACK_MINUTES
+
+
 def _departs(series: dict[str, Any]) -> bool:
     values, baseline, last = series.get("values") or [], series.get("baseline"), series.get("last")
     if not values or baseline is None or last is None:
         return False
-    is_count = "count" in series["metric"].lower()
-    if is_count and max(last, baseline) < MIN_COUNT_LEVEL:
+    metric = series["metric"].lower()
+    if "count" in metric and max(last, baseline) < MIN_COUNT_LEVEL:
         # 1 → 2 errors is noise, not a fault; but a count of things that should be there
         # (processes, healthy hosts) that halved or went to zero lost what it counts
-        counts_errors = any(word in series["metric"].lower() for word in ERROR_WORDS)
+        counts_errors = any(word in metric for word in ERROR_WORDS)
         return not counts_errors and baseline > 0 and last <= baseline / 2
     if baseline == 0:
         return bool(last > 0)  # a status check or error count leaving zero

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.offline.actions import choose_action, target_misfit
+from agents.offline.actions import choose_action, first_action, target_misfit
 from agents.offline.evidence import Evidence, instances_in_logs, quote_log
 from agents.offline.facts import group_at_max, nothing_to_do, zonal_pattern
 from agents.offline.templates import template
@@ -138,8 +138,7 @@ def weigh(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Hypothesis:
 
 def _ruled_out_by(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     """An ongoing signature that the runbook's first catalog action lists under `unless`."""
-    first = next((a for a in runbook.get("actions", []) if a.get("action")), None)
-    for signature in (first or {}).get("unless") or []:
+    for signature in (first_action(runbook) or {}).get("unless") or []:
         if evidence.ongoing(signature):
             return str(signature)
     return None

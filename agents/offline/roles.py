@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.offline import reasoning
 from agents.offline.conversation import ToolCall
-from agents.offline.evidence import UNIT_LOOKBACK_MINUTES
+from agents.offline.evidence import UNIT_LOOKBACK_MINUTES, is_unit_lookup
 from agents.offline.steps import Call, Say
 from knowledge_base.signatures import default_signatures
 
@@ -148,9 +148,7 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
             "search_logs", {"terms": terms, "resource_ids": evidence.log_scope(), "minutes": 120}
         )
     units = evidence.unnamed_units()
-    if units and not any(
-        c.name == "search_logs" and c.input.get("minutes") == UNIT_LOOKBACK_MINUTES for c in calls
-    ):
+    if units and not any(is_unit_lookup(c) for c in calls):
         return Call(
             "search_logs",
             {
