@@ -19,6 +19,7 @@ ANOMALY_RATIO = 1.5
 RECENT_CHANGE_SECONDS = 2 * 3600
 MIN_COUNT_LEVEL = 10
 ERROR_WORDS = ("error", "5xx", "4xx", "fault", "fail", "throttl", "reject")
+MEMBER_WORDS = ("host", "instance", "node", "pid", "process", "task")  # counts of members
 PERIOD_SECONDS = 60
 MAX_MEMBERS = 8
 MAX_TERMS = 40
@@ -41,6 +42,7 @@ CONTEXT_SIGNATURES = frozenset(
         "data_files",
         "planned_reboot",
         "scheduled_job",
+        "fault_injection",
         "injected_instruction",
     }
 )
@@ -390,15 +392,21 @@ def _departs(series: dict[str, Any]) -> bool:
     values, baseline, last = series.get("values") or [], series.get("baseline"), series.get("last")
     if not values or baseline is None or last is None:
         return False
-    metric = series["metric"].lower()
-    if "count" in metric and max(last, baseline) < MIN_COUNT_LEVEL:
-        # 1 → 2 errors is noise, not a fault; but a count of things that should be there
-        # (processes, healthy hosts) that halved or went to zero lost what it counts
+    return _point_departs(series["metric"], last, baseline)
+
+
+def _point_departs(metric: str, value: float, baseline: float) -> bool:
+    """Whether one point of a series is away from its baseline."""
+    metric = metric.lower()
+    members = any(word in metric for word in MEMBER_WORDS)  # few by nature: each one matters
+    if "count" in metric and not members and max(value, baseline) < MIN_COUNT_LEVEL:
+        # 1 → 2 errors is noise, not a fault; but a small count of things that should be
+        # there that halved or went to zero lost what it counts
         counts_errors = any(word in metric for word in ERROR_WORDS)
-        return not counts_errors and baseline > 0 and last <= baseline / 2
+        return not counts_errors and baseline > 0 and value <= baseline / 2
     if baseline == 0:
-        return bool(last > 0)  # a status check or error count leaving zero
-    return not 1 / ANOMALY_RATIO < last / baseline < ANOMALY_RATIO
+        return bool(value > 0)  # a status check or error count leaving zero
+    return not 1 / ANOMALY_RATIO < value / baseline < ANOMALY_RATIO
 
 
 def _first_departure(series: dict[str, Any]) -> int | None:
@@ -406,11 +414,7 @@ def _first_departure(series: dict[str, Any]) -> int | None:
     values, baseline = series["values"], series["baseline"]
     index = None
     for i in range(len(values) - 1, -1, -1):
-        value = values[i]
-        away = (
-            value > 0 if baseline == 0 else not 1 / ANOMALY_RATIO < value / baseline < ANOMALY_RATIO
-        )
-        if not away:
+        if not _point_departs(series["metric"], values[i], baseline):
             break
         index = i
     return index
