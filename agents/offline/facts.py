@@ -219,3 +219,20 @@ def group_at_max(evidence: Evidence) -> tuple[str, bool] | None:
         if group.get("desired", 0) >= group.get("max", 0):
             return name, cpu >= CPU_HOT
     return None
+
+
+def fleet_fact_queries(evidence: Evidence) -> list[str]:
+    """The fleet's shape in words, for a runbook search of its own, when it points at a failure
+    mode that no retrieved runbook is about: one zone failing, status checks failing, a group
+    pinned at its max. Log lines and metrics alone may not bring those runbooks up."""
+    categories = {str(r.get("category")) for r in evidence.runbooks}
+    actions = {a.get("action") for r in evidence.runbooks for a in r.get("actions", [])}
+    zonal = zonal_pattern(evidence)
+    queries = []
+    if zonal and "az_impairment" not in categories:
+        queries.append(f"failures confined to one Availability Zone {zonal[0]}, several instances")
+    if evidence.impaired() and not zonal and "instance_failure" not in categories:
+        queries.append("instance fails its EC2 status checks StatusCheckFailed impaired")
+    if group_at_max(evidence) and "raise_capacity_limit" not in actions:
+        queries.append("Auto Scaling group at its max size, desired capacity equals max")
+    return queries

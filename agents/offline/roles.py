@@ -7,6 +7,7 @@ from typing import Any
 from agents.offline import reasoning
 from agents.offline.conversation import ToolCall
 from agents.offline.evidence import UNIT_LOOKBACK_MINUTES, is_unit_lookup
+from agents.offline.facts import fleet_fact_queries
 from agents.offline.steps import Call, Say
 from knowledge_base.signatures import default_signatures
 
@@ -107,7 +108,7 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
 
 def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
     """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → unit start
-    lines → Diagnosis."""
+    lines → runbooks for unexplained signatures and fleet facts → Diagnosis."""
     alarms = task.get("alarms", [])
     if _last(calls, "get_alarm_details") is None:
         return Call("get_alarm_details", {"alarm_names": alarms})
@@ -158,8 +159,9 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
             },
         )
     asked = {c.input.get("query") for c in runbook_searches}
-    for signature in evidence.unexplained_signatures()[:MAX_SIGNATURE_SEARCHES]:
-        query = default_signatures().signatures[signature].title
+    library = default_signatures().signatures
+    queries = [library[s].title for s in evidence.unexplained_signatures()[:MAX_SIGNATURE_SEARCHES]]
+    for query in [*queries, *fleet_fact_queries(evidence)]:
         if query not in asked:
             return Call("search_runbooks", {"query": query, "k": 3})
     return Call("Diagnosis", reasoning.diagnose(evidence))

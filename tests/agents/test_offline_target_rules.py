@@ -3,10 +3,12 @@ incident window does not name it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents.offline.actions import choose_action, target_misfit
 from agents.offline.evidence import Evidence
+from agents.offline.facts import fleet_fact_queries
 
 INSTANCE = "i-0123456789abcdef0"
 REPLACE_RUNBOOK: dict[str, Any] = {
@@ -151,3 +153,36 @@ def test_a_small_error_count_that_falls_or_rises_a_little_is_noise() -> None:
     falling = _series("HTTPCode_Target_5XX_Count", [1, 0, 1, 0], 0.5)
     rising = _series("ErrorCount", [1, 2, 1, 2], 1.0)
     assert Evidence(metrics=[falling, rising]).anomalies() == []
+
+
+def test_unhealthy_hosts_leaving_zero_depart_though_the_count_is_small() -> None:
+    unhealthy = _series("UnHealthyHostCount", [0] * 7 + [2, 4, 4, 4, 4], 0)
+    assert Evidence(metrics=[unhealthy]).anomalies() == [unhealthy]
+
+
+def test_an_error_count_departs_where_it_leaves_its_noise_not_at_the_window_start() -> None:
+    errors = _series("HTTPCode_Target_5XX_Count", [1, 9, 1, 8, 40, 45], 2)
+    opened = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert Evidence(metrics=[errors], opened_at=opened).onset() == opened - timedelta(minutes=1)
+
+
+def _fleet(zones: dict[str, str], impaired: set[str], runbook_categories: list[str]) -> Evidence:
+    evidence = Evidence(runbooks=[{"category": c, "actions": []} for c in runbook_categories])
+    for instance, zone in zones.items():
+        checks = {"system": "impaired" if instance in impaired else "ok"}
+        evidence.instances[instance] = {"id": instance, "az": zone, "status_checks": checks}
+    return evidence
+
+
+def test_a_zonal_fault_asks_for_the_zonal_runbook_when_none_was_retrieved() -> None:
+    zones = {"i-01": "z-a", "i-02": "z-a", "i-03": "z-b", "i-04": "z-b"}
+    evidence = _fleet(zones, {"i-01", "i-02"}, ["network_issue"])
+    assert [q for q in fleet_fact_queries(evidence) if "Availability Zone z-a" in q]
+    assert fleet_fact_queries(_fleet(zones, {"i-01", "i-02"}, ["az_impairment"])) == []
+
+
+def test_one_impaired_host_asks_for_the_status_check_runbooks() -> None:
+    zones = {"i-01": "z-a", "i-02": "z-a", "i-03": "z-b"}
+    assert [q for q in fleet_fact_queries(_fleet(zones, {"i-03"}, [])) if "status checks" in q]
+    assert fleet_fact_queries(_fleet(zones, {"i-03"}, ["instance_failure"])) == []
+    assert fleet_fact_queries(_fleet(zones, set(), [])) == []
