@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from statistics import mean
+from itertools import pairwise
+from statistics import mean, median
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from healer.errors import ToolInputError, ToolUnavailable
 
 RESOURCE_DIMENSIONS = ("InstanceId", "AutoScalingGroupName", "LoadBalancer", "TargetGroup")
+PERIOD_SECONDS = 60  # the resolution metrics are fetched at
 
 
 def describe_alarms(cloudwatch: Any, names: list[str]) -> list[dict[str, Any]]:
@@ -82,23 +84,29 @@ def resource_metrics(
     except (ClientError, BotoCoreError) as exc:
         raise ToolUnavailable(f"list_metrics failed: {exc}") from exc
     keys = sorted(metrics)[:40]
+    fetched = _fetch_series(cloudwatch, [metrics[k] for k in keys], now, minutes)
     return [
-        summarize(namespace, name, dict(dims), series)
-        for (namespace, name, dims), series in zip(
-            keys, _fetch_series(cloudwatch, [metrics[k] for k in keys], now, minutes), strict=True
-        )
+        summarize(namespace, name, dict(dims), [v for _, v in points], _period(points))
+        for (namespace, name, dims), points in zip(keys, fetched, strict=True)
     ]
+
+
+def _period(points: list[tuple[datetime, float]]) -> int:
+    """Seconds between a series' points: a metric published every five minutes has gaps in a
+    one-minute query, and its points are five minutes apart, not one."""
+    gaps = [(b[0] - a[0]).total_seconds() for a, b in pairwise(points[-31:])]
+    return int(median(gaps)) if gaps else PERIOD_SECONDS
 
 
 def _fetch_series(
     cloudwatch: Any, metrics: list[dict[str, Any]], now: datetime, minutes: int
-) -> list[list[float]]:
+) -> list[list[tuple[datetime, float]]]:
     if not metrics:
         return []
     queries = [
         {
             "Id": f"m{i}",
-            "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Average"},
+            "MetricStat": {"Metric": metric, "Period": PERIOD_SECONDS, "Stat": "Average"},
             "ReturnData": True,
         }
         for i, metric in enumerate(metrics)
@@ -117,12 +125,16 @@ def _fetch_series(
     for i in range(len(metrics)):
         data = by_id.get(f"m{i}", {"Timestamps": [], "Values": []})
         points = sorted(zip(data["Timestamps"], data["Values"], strict=True))
-        series.append([float(v) for _, v in points])
+        series.append([(t, float(v)) for t, v in points])
     return series
 
 
 def summarize(
-    namespace: str, metric: str, dimensions: dict[str, str], values: list[float]
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str],
+    values: list[float],
+    period: int = PERIOD_SECONDS,
 ) -> dict[str, Any]:
     """A series with the figures that tell a fault apart from noise."""
     if not values:
@@ -134,6 +146,7 @@ def summarize(
         "metric": metric,
         "dimensions": dimensions,
         "values": [round(v, 2) for v in values[-30:]],
+        "period": period,
         "baseline": round(baseline, 2),
         "last": round(last, 2),
         "max": round(max(values), 2),

@@ -6,6 +6,7 @@ from typing import Any
 
 from strands import tool
 
+from healer.errors import ToolInputError
 from tools.changes import recent_changes
 from tools.cloudwatch import describe_alarms, resource_metrics
 from tools.context import ToolContext
@@ -17,7 +18,7 @@ from tools.logs import search_logs as search_log_events
 
 def resource_dimensions(resource_id: str) -> dict[str, str]:
     """CloudWatch dimensions that identify a resource by its id or name (none for a namespace)."""
-    if resource_id.startswith("AWS/"):
+    if not resource_id or resource_id.startswith("AWS/"):
         return {}
     if "=" in resource_id:
         name, value = resource_id.split("=", 1)
@@ -66,7 +67,9 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
         return fence("describe_zone", zone_instances(ctx.aws.ec2, availability_zone))
 
     @tool
-    def get_resource_metrics(resource_id: str, minutes: int = 60) -> str:
+    def get_resource_metrics(
+        resource_id: str = "", minutes: int = 60, namespace: str | None = None
+    ) -> str:
         """Use to see every metric of a resource over the last minutes, each with its baseline,
         last value, max and change ratio (last / baseline).
 
@@ -74,9 +77,14 @@ def diagnostic_tools(ctx: ToolContext) -> list[Any]:
             resource_id: instance id, ASG name, load balancer (app/...), Dimension=Value, or a
                 namespace such as AWS/ApplicationELB for every load balancer's metrics.
             minutes: how far back to look, 5..1440.
+            namespace: only this namespace; with no resource_id, every metric in it (an
+                application's own namespace, whose metrics may have no dimensions).
         """
         minutes = max(5, min(minutes, 1440))
-        namespace = resource_id if resource_id.startswith("AWS/") else None
+        if resource_id.startswith("AWS/"):
+            namespace = resource_id
+        if not resource_id and not namespace:
+            raise ToolInputError("get_resource_metrics needs a resource_id or a namespace")
         series = resource_metrics(
             ctx.aws.cloudwatch, resource_dimensions(resource_id), ctx.clock(), minutes, namespace
         )

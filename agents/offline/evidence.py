@@ -151,6 +151,16 @@ class Evidence:
             found.append(DATABASES)  # slow answers: look at what the fleet waits on
         return found[:6]
 
+    def namespaces_to_measure(self) -> list[str]:
+        """The namespaces of alarms with no dimensions (an application's own metric): only a
+        namespace-wide query finds their series."""
+        found = [
+            str(a["namespace"])
+            for a in self.alarms
+            if a.get("namespace") and not a.get("dimensions")
+        ]
+        return list(dict.fromkeys(found))
+
     def alarm_metrics(self) -> list[str]:
         return [str(a.get("metric")) for a in self.alarms if a.get("metric")]
 
@@ -237,7 +247,7 @@ class Evidence:
             for series in self.anomalies():
                 first = _first_departure(series)
                 if first is not None:
-                    back = (len(series["values"]) - 1 - first) * PERIOD_SECONDS
+                    back = (len(series["values"]) - 1 - first) * _period(series)
                     moments.append(self.opened_at - timedelta(seconds=back))
         known = [m for m in moments if m is not None]
         return min(known) if known else self.opened_at
@@ -290,7 +300,7 @@ class Evidence:
             first = _first_departure(series)
             if first is None or first == 0:
                 continue
-            last_normal = (len(series["values"]) - first) * PERIOD_SECONDS
+            last_normal = (len(series["values"]) - first) * _period(series)
             if self.opened_at - timedelta(seconds=last_normal) > at + timedelta(minutes=5):
                 return True
         return False
@@ -407,6 +417,11 @@ def _point_departs(metric: str, value: float, baseline: float) -> bool:
     if baseline == 0:
         return bool(value > 0)  # a status check or error count leaving zero
     return not 1 / ANOMALY_RATIO < value / baseline < ANOMALY_RATIO
+
+
+def _period(series: dict[str, Any]) -> int:
+    """Seconds between the series' points, as the metrics tool measured them."""
+    return int(series.get("period") or PERIOD_SECONDS)
 
 
 def _first_departure(series: dict[str, Any]) -> int | None:

@@ -124,6 +124,12 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
             for c in calls
         ):
             return Call("get_resource_metrics", {"resource_id": resource, "minutes": 60})
+    for namespace in evidence.namespaces_to_measure():
+        if not any(
+            c.name == "get_resource_metrics" and c.input.get("namespace") == namespace
+            for c in calls
+        ):
+            return Call("get_resource_metrics", {"namespace": namespace, "minutes": 60})
     log_searches = [c for c in calls if c.name == "search_logs"]
     if log_searches:  # the zones of failing hosts: only the logs tell which hosts fail
         for zone in evidence.zones_to_describe():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,6 +52,26 @@ def test_resource_metrics_summarise_each_series(sandbox: Sandbox) -> None:
     assert disk["baseline"] < 75 and disk["change_ratio"] > 1.3
     cpu = next(s for s in series if s["metric"] == "CPUUtilization")
     assert 0.8 < cpu["change_ratio"] < 1.25  # flat: not an anomaly
+    assert disk["period"] == 60
+
+
+def test_a_five_minute_metric_is_summarised_with_its_own_period(sandbox: Sandbox) -> None:
+    cloudwatch = sandbox.client("cloudwatch")
+    end = now().replace(second=0, microsecond=0)
+    cloudwatch.put_metric_data(
+        Namespace="Batch",
+        MetricData=[
+            {
+                "MetricName": "JobsQueued",
+                "Dimensions": [{"Name": "Queue", "Value": "nightly"}],
+                "Timestamp": end - timedelta(minutes=5 * k),
+                "Value": float(k),
+            }
+            for k in range(8)
+        ],
+    )
+    [series] = resource_metrics(cloudwatch, {"Queue": "nightly"}, now())
+    assert series["period"] == 300 and len(series["values"]) == 8
 
 
 def test_log_search_finds_each_term_and_scopes_to_streams(sandbox: Sandbox) -> None:
