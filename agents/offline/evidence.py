@@ -12,6 +12,7 @@ from typing import Any
 from agents.offline.conversation import ToolCall
 from agents.offline.templates import is_signal, top_templates
 from knowledge_base.signatures import default_signatures
+from tools.cloudwatch import PERIOD_SECONDS
 
 LOAD_BALANCERS = "AWS/ApplicationELB"
 DATABASES = "AWS/RDS"
@@ -20,7 +21,6 @@ RECENT_CHANGE_SECONDS = 2 * 3600
 MIN_COUNT_LEVEL = 10
 ERROR_WORDS = ("error", "5xx", "4xx", "fault", "fail", "throttl", "reject")
 MEMBER_WORDS = ("host", "instance", "node", "pid", "process", "task")  # counts of members
-PERIOD_SECONDS = 60
 MAX_MEMBERS = 8
 MAX_TERMS = 40
 MAX_ZONES = 2

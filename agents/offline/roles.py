@@ -118,18 +118,12 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
             c.name == "describe_resource" and c.input.get("resource_id") == resource for c in calls
         ):
             return Call("describe_resource", {"resource_id": resource})
-    for resource in evidence.resources_to_measure():
-        if not any(
-            c.name == "get_resource_metrics" and c.input.get("resource_id") == resource
-            for c in calls
-        ):
-            return Call("get_resource_metrics", {"resource_id": resource, "minutes": 60})
-    for namespace in evidence.namespaces_to_measure():
-        if not any(
-            c.name == "get_resource_metrics" and c.input.get("namespace") == namespace
-            for c in calls
-        ):
-            return Call("get_resource_metrics", {"namespace": namespace, "minutes": 60})
+    measures = [{"resource_id": r} for r in evidence.resources_to_measure()]
+    measures += [{"namespace": n} for n in evidence.namespaces_to_measure()]
+    for wanted in measures:
+        ((key, value),) = wanted.items()
+        if not any(c.name == "get_resource_metrics" and c.input.get(key) == value for c in calls):
+            return Call("get_resource_metrics", {**wanted, "minutes": 60})
     log_searches = [c for c in calls if c.name == "search_logs"]
     if log_searches:  # the zones of failing hosts: only the logs tell which hosts fail
         for zone in evidence.zones_to_describe():
