@@ -39,13 +39,21 @@ def recent_changes(
         changes.append(
             {
                 "time": record.get("eventTime"),
-                "actor": identity.get("userName") or identity.get("arn") or "unknown",
+                "actor": _actor(identity),
                 "action": record.get("eventName"),
                 "resources": [r.get("resourceName") for r in record.get("resources") or []],
                 "detail": record.get("requestParameters") or {},
             }
         )
     return changes[-limit:]
+
+
+def _actor(identity: dict[str, Any]) -> str:
+    """Who made the change: the IAM user, the AWS service acting on its own (Auto Scaling,
+    FIS, RDS), or the role session's ARN."""
+    return str(
+        identity.get("userName") or identity.get("invokedBy") or identity.get("arn") or "unknown"
+    )
 
 
 def _record(message: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ LOAD_BALANCERS = "AWS/ApplicationELB"
 DATABASES = "AWS/RDS"
 ANOMALY_RATIO = 1.5
 RECENT_CHANGE_SECONDS = 2 * 3600
+SCALING_SERVICE = "autoscaling.amazonaws.com"
 MIN_COUNT_LEVEL = 10
 ERROR_WORDS = ("error", "5xx", "4xx", "fault", "fail", "throttl", "reject")
 MEMBER_WORDS = ("host", "instance", "node", "pid", "process", "task")  # counts of members
@@ -98,7 +99,7 @@ class Evidence:
                         seen_logs.add(key)
                         evidence.logs.append(event)
             elif call.name == "get_recent_changes":
-                evidence.changes = data
+                evidence.changes = [c for c in data if not is_scaling_reaction(c)]
             elif call.name == "search_runbooks":
                 known = {r.get("runbook_id") for r in evidence.runbooks}
                 evidence.runbooks += [r for r in data if r.get("runbook_id") not in known]
@@ -433,6 +434,13 @@ def _first_departure(series: dict[str, Any]) -> int | None:
             break
         index = i
     return index
+
+
+def is_scaling_reaction(change: dict[str, Any]) -> bool:
+    """A change Auto Scaling made on its own and carried out: a scaling policy, scheduled
+    action or health replacement answering the load or a failed check. It follows the
+    symptoms, it does not cause them; a launch that failed is kept, as evidence of a limit."""
+    return change.get("actor") == SCALING_SERVICE and "errorCode" not in json.dumps(change)
 
 
 def _change_is(change: dict[str, Any], name: str) -> bool:

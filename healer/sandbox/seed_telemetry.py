@@ -124,12 +124,7 @@ def cloudtrail_record(change: CaseChange, world: CaseWorld, anchor: datetime) ->
         "eventName": change.action,
         "awsRegion": world.region,
         "recipientAccountId": world.account,
-        "userIdentity": {
-            "type": "IAMUser",
-            "userName": change.actor,
-            "accountId": world.account,
-            "arn": f"arn:aws:iam::{world.account}:user/{change.actor}",
-        },
+        "userIdentity": _identity(change.actor, world.account),
         "requestParameters": dict(change.detail),
         "readOnly": False,
     }
@@ -139,6 +134,19 @@ def cloudtrail_record(change: CaseChange, world: CaseWorld, anchor: datetime) ->
     if change.resource is not None:
         record["resources"] = [{"resourceName": change.resource}]
     return record
+
+
+def _identity(actor: str, account: str) -> dict[str, str]:
+    """CloudTrail's `userIdentity`: an AWS service principal acts as itself, anyone else as an
+    IAM user."""
+    if actor.endswith(".amazonaws.com"):
+        return {"type": "AWSService", "invokedBy": actor}
+    return {
+        "type": "IAMUser",
+        "userName": actor,
+        "accountId": account,
+        "arn": f"arn:aws:iam::{account}:user/{actor}",
+    }
 
 
 def seed_ssm_documents(client: ClientFactory, documents_dir: Path) -> list[str]:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from healer.cases import load_case
+from healer.cases import CaseChange, load_case
 from healer.domain import TargetKind
 from healer.errors import ToolInputError
 from healer.sandbox import CHANGES_LOG_GROUP, Sandbox
+from healer.sandbox.seed_telemetry import cloudtrail_record
 from tools.changes import recent_changes
 from tools.cloudwatch import alarm_states, describe_alarms, resource_metrics
 from tools.fence import fence, unfence
@@ -97,6 +98,23 @@ def test_recent_changes_come_from_the_trail(sandbox: Sandbox) -> None:
     assert [c["action"] for c in changes] == ["UpdateAutoScalingGroup"]
     assert changes[0]["actor"] == "deploy-bot"
     assert recent_changes(sandbox.client("logs"), now(), 48, "/no/such/group") == []
+
+
+def test_a_change_an_aws_service_made_names_the_service(sandbox: Sandbox) -> None:
+    case = load_case(CASE)
+    change = CaseChange(at=-60, actor="autoscaling.amazonaws.com", action="SetDesiredCapacity")
+    record = cloudtrail_record(change, case.world, now())
+    assert record["userIdentity"] == {"type": "AWSService", "invokedBy": change.actor}
+    logs = sandbox.client("logs")
+    logs.create_log_group(logGroupName="/test/service-trail")
+    logs.create_log_stream(logGroupName="/test/service-trail", logStreamName="s")
+    logs.put_log_events(
+        logGroupName="/test/service-trail",
+        logStreamName="s",
+        logEvents=[{"timestamp": int(now().timestamp() * 1000), "message": json.dumps(record)}],
+    )
+    (read,) = recent_changes(logs, now(), 1, "/test/service-trail")
+    assert read["actor"] == "autoscaling.amazonaws.com"
 
 
 def test_target_facts_for_an_instance_and_its_group(sandbox: Sandbox) -> None:
