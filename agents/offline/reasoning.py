@@ -26,6 +26,7 @@ from agents.offline.templates import template
 from knowledge_base.signatures import default_signatures
 
 ACT_THRESHOLD = 5.0
+CATEGORY_THRESHOLD = 3.0  # an alarmed symptom: enough to name a category, not a fix
 ALARM_WEIGHT, ANOMALY_WEIGHT, SIGNATURE_WEIGHT, CHANGE_WEIGHT = 3.0, 1.0, 2.5, 2.0
 ZONAL_WEIGHT, AT_MAX_WEIGHT, RULED_OUT_PENALTY, STATUS_CHECK_WEIGHT = 6.0, 3.0, 3.0, 3.0
 PAST_FACTOR = 0.5  # a signature whose lines stopped well before the end counts half
@@ -156,15 +157,9 @@ def diagnose(evidence: Evidence) -> dict[str, Any]:
         key=lambda h: -h.score,
     )
     best = ranked[0]
-    if best.score < ACT_THRESHOLD:
-        diagnosis = unknown_diagnosis(
-            f"the evidence is too weak: the best runbook ({best.runbook['runbook_id']}) is "
-            f"supported by {_support(best)}"
-        )
-        diagnosis["evidence"] = _evidence_lines(evidence, best)
-        diagnosis["resources"] = _resources(evidence, None)
-        return diagnosis
     rival = next((h for h in ranked[1:] if h.category != best.category), None)
+    if best.score < ACT_THRESHOLD:
+        return _too_weak_to_act(evidence, best, rival)
     proposal, recommendation, note = choose_action(evidence, best.runbook)
     return {
         "category": best.category,
@@ -176,6 +171,29 @@ def diagnose(evidence: Evidence) -> dict[str, Any]:
         "proposed_action": proposal,
         "recommendation": recommendation,
     }
+
+
+def _too_weak_to_act(
+    evidence: Evidence, best: Hypothesis, rival: Hypothesis | None
+) -> dict[str, Any]:
+    """Escalate without a fix; name the category when the evidence points at one plainly (an
+    alarmed symptom of it, no other category close) though at no one runbook of it."""
+    why = (
+        f"the evidence is too weak: the best runbook ({best.runbook['runbook_id']}) is "
+        f"supported by {_support(best)}"
+    )
+    diagnosis = unknown_diagnosis(why)
+    diagnosis["evidence"] = _evidence_lines(evidence, best)
+    diagnosis["resources"] = _resources(evidence, None)
+    clear = rival is None or best.score - rival.score >= CLOSE_RIVAL
+    if best.score >= CATEGORY_THRESHOLD and clear:
+        diagnosis["category"] = best.category
+        diagnosis["summary"] = (
+            f"Likely {best.category.replace('_', ' ')}, cause not settled: {why}. "
+            "No fix is chosen; a human looks."
+        )
+        diagnosis["confidence"] = 0.35
+    return diagnosis
 
 
 def _confidence(best: Hypothesis, rival: Hypothesis | None) -> float:
