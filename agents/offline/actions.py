@@ -15,6 +15,7 @@ from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
 from healer.domain import ActionSpec, TargetFacts, TargetKind
 from knowledge_base.signatures import default_signatures
+from tools.scope import PROCESS_DIMENSIONS
 
 SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"] + [
     f"{n}xlarge" for n in (2, 4, 8, 12, 16, 24)
@@ -56,7 +57,7 @@ def unmet_precondition(evidence: Evidence, option: dict[str, Any]) -> str:
     required = option.get("requires") or []
     if required and not any(s in evidence.signals for s in required):
         return "no evidence that " + " or that ".join(titles.get(s, s) for s in required)
-    against = [s for s in option.get("unless") or [] if evidence.ongoing(s)]
+    against = [s for s in option.get("unless") or [] if evidence.rules_out(s, required)]
     if against:
         return "the logs show that " + "; ".join(titles.get(s, s) for s in against)
     changes = option.get("after_change") or []
@@ -112,9 +113,9 @@ def _fill(
             return None, f"no earlier launch template version to return to (current {current!r})"
         params["launch_template_version"] = str(int(current) - 1)  # named, so the approver sees it
     elif action == "restart_service" and "service" not in params:
-        unit = _unit_in_logs(evidence, runbook)
+        unit = _unit_in_logs(evidence, runbook) or _unit_of_alarm(evidence, target)
         if unit is None:
-            return None, "no systemd unit is named in the logs"
+            return None, "no systemd unit is named in the logs or by the alarm"
         params["service"] = unit
     if action in ("restart_service", "restart_instance"):
         recurred = _failure_after_restart(evidence, runbook) or _failure_after_reboot(
@@ -284,6 +285,18 @@ def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     for units in tiers:
         if units:
             return Counter(units).most_common(1)[0][0]
+    return None
+
+
+def _unit_of_alarm(evidence: Evidence, instance: str) -> str | None:
+    """The unit an alarm on the instance watches, by its process dimension (CloudWatch agent
+    procstat `exe`, an application's `service`): the same fact the guardrail accepts."""
+    for alarm in evidence.alarms:
+        dimensions = alarm.get("dimensions") or {}
+        if dimensions.get("InstanceId") == instance:
+            named = [str(dimensions[d]) for d in PROCESS_DIMENSIONS if dimensions.get(d)]
+            if named:
+                return named[0]
     return None
 
 

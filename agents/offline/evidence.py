@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -32,6 +33,7 @@ GROUP_ACTIONS = frozenset(
 )
 TEMPLATE_ACTIONS = frozenset({"CreateLaunchTemplateVersion", "ModifyLaunchTemplate"})
 ONGOING_SECONDS = 15 * 60
+OUTLASTED_SECONDS = 3 * 60  # an action's symptoms going on this long after a rival's stopped
 UNIT_LOOKBACK_MINUTES = 1440  # how far back a unit's start line is looked for
 _SYSLOG_IDENT = re.compile(r"^([A-Za-z][\w@.-]*)\[\d+\]:")
 NOT_UNITS = frozenset({"kernel", "systemd"})
@@ -186,6 +188,20 @@ class Evidence:
             for signature in library.classify(event["message"]):
                 found.setdefault(signature, []).append(event)
         return found
+
+    def rules_out(self, signature: str, own: Iterable[str]) -> bool:
+        """Whether an `unless` signature still speaks against an action: its lines go on, and
+        the action's own symptoms did not carry on for minutes after they stopped (a database
+        refused connections while it failed over, answers again, and a pool stays stuck)."""
+        if not self.ongoing(signature):
+            return False
+        stopped = parse_time(self.signals[signature][-1]["time"])
+        for own_signature in own:
+            events = self.signals.get(own_signature)
+            end = parse_time(events[-1]["time"]) if events else None
+            if stopped and end and (end - stopped).total_seconds() >= OUTLASTED_SECONDS:
+                return False
+        return True
 
     def ongoing(self, signature: str) -> bool:
         """Whether the signature's lines go on until the end: its last line is at most
@@ -368,15 +384,19 @@ class Evidence:
         return library.terms(list(dict.fromkeys(ids)))[:MAX_TERMS]
 
     def unnamed_units(self) -> list[str]:
-        """`X.service` for each process X that logs faults (by its syslog tag) while no line
-        fetched so far names its unit: the unit's start line may be older than the window."""
+        """`X.service` for each process X that logs faults while no line fetched so far names
+        its unit: the unit's start line may be older than the window. X is the line's syslog
+        tag or, for an application's own log without one, its host's `Service` tag; only a
+        systemd line that names the unit makes it the one to restart."""
         named = " ".join(e["message"] for e in [*self.logs, *self.unit_lines])
         idents = []
         for signature in sorted(self.faults()):
             for event in self.signals[signature]:
                 match = _SYSLOG_IDENT.match(event["message"])
-                if match and match.group(1) not in NOT_UNITS:
-                    idents.append(match.group(1))
+                host = self.instances.get(str(event.get("stream")), {})
+                ident = match.group(1) if match else (host.get("tags") or {}).get("Service")
+                if ident and ident not in NOT_UNITS:
+                    idents.append(str(ident))
         units = [f"{i}.service" for i in dict.fromkeys(idents) if f"{i}.service" not in named]
         return units[:MAX_UNIT_LOOKUPS]
 
@@ -403,14 +423,24 @@ def _departs(series: dict[str, Any]) -> bool:
     values, baseline, last = series.get("values") or [], series.get("baseline"), series.get("last")
     if not values or baseline is None or last is None:
         return False
-    return _point_departs(series["metric"], last, baseline)
+    return _point_departs(series, last, baseline)
 
 
-def _point_departs(metric: str, value: float, baseline: float) -> bool:
+def _counts(series: dict[str, Any]) -> bool:
+    """Whether a series counts events: `Count` in its name, or errors in whole numbers (an
+    application's `ServerErrors`, `Http5xx`); not a rate, and not a 0/1 flag such as a
+    status check, whose every 1 matters."""
+    metric = series["metric"].lower()
+    values = [float(v) for v in series.get("values") or []]
+    whole = all(v.is_integer() for v in values) and not set(values) <= {0.0, 1.0}
+    return "count" in metric or (whole and any(word in metric for word in ERROR_WORDS))
+
+
+def _point_departs(series: dict[str, Any], value: float, baseline: float) -> bool:
     """Whether one point of a series is away from its baseline."""
-    metric = metric.lower()
+    metric = series["metric"].lower()
     members = any(word in metric for word in MEMBER_WORDS)  # few by nature: each one matters
-    if "count" in metric and not members and max(value, baseline) < MIN_COUNT_LEVEL:
+    if _counts(series) and not members and max(value, baseline) < MIN_COUNT_LEVEL:
         # 1 → 2 errors is noise, not a fault; but a small count of things that should be
         # there that halved or went to zero lost what it counts
         counts_errors = any(word in metric for word in ERROR_WORDS)
@@ -430,7 +460,7 @@ def _first_departure(series: dict[str, Any]) -> int | None:
     values, baseline = series["values"], series["baseline"]
     index = None
     for i in range(len(values) - 1, -1, -1):
-        if not _point_departs(series["metric"], values[i], baseline):
+        if not _point_departs(series, values[i], baseline):
             break
         index = i
     return index

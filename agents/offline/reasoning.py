@@ -15,6 +15,7 @@ library; nothing here names a case, a resource or a string that belongs to one i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ ZONAL_WEIGHT, AT_MAX_WEIGHT, RULED_OUT_PENALTY, STATUS_CHECK_WEIGHT = 6.0, 3.0, 
 PAST_FACTOR = 0.5  # a signature whose lines stopped well before the end counts half
 CLOSE_RIVAL = 1.5
 MAX_QUOTED_LINES = 8
+SYMPTOM_KINDS = (re.compile(r"5xx|server_?errors?"), re.compile(r"latency|response_?time"))
 
 __all__ = ["Evidence", "diagnose", "incident_brief", "quote_log", "unknown_diagnosis"]
 
@@ -71,9 +73,15 @@ class Hypothesis:
 
 
 def _metric_matches(wanted: set[str], namespace: str | None, metric: str) -> bool:
-    """A runbook symptom names a metric with its namespace, or the metric alone."""
-    metric = metric.lower()
-    return f"{(namespace or '').lower()}:{metric}" in wanted or metric in wanted
+    """A runbook symptom names a metric with its namespace, or the metric alone; an
+    application's own metric (outside AWS/) matches by the symptom it counts: server errors
+    or latency, whatever the team called it."""
+    name = metric.lower()
+    if f"{(namespace or '').lower()}:{name}" in wanted or name in wanted:
+        return True
+    if (namespace or "").startswith("AWS/"):
+        return False
+    return any(kind.search(name) and any(kind.search(w) for w in wanted) for kind in SYMPTOM_KINDS)
 
 
 def weigh(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Hypothesis:
@@ -139,8 +147,9 @@ def weigh(evidence: Evidence, runbook: dict[str, Any], rank: int) -> Hypothesis:
 
 def _ruled_out_by(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     """An ongoing signature that the runbook's first catalog action lists under `unless`."""
-    for signature in (first_action(runbook) or {}).get("unless") or []:
-        if evidence.ongoing(signature):
+    action = first_action(runbook) or {}
+    for signature in action.get("unless") or []:
+        if evidence.rules_out(signature, action.get("requires") or []):
             return str(signature)
     return None
 
