@@ -1,5 +1,6 @@
 """The store: protocols for incidents, events, approvals, executions and the audit log,
-the SQLite adapter of the embedded runtime, audit key sources and digest sinks."""
+the SQLite adapter of the embedded runtime, the DynamoDB adapter of the AWS deployment (events
+and approvals so far), audit key sources and digest sinks."""
 
 from healer.store.audit_key import (
     AuditKey,
@@ -10,6 +11,7 @@ from healer.store.audit_key import (
 from healer.store.canonical import raw_dedup_key
 from healer.store.chain import GENESIS_HASH
 from healer.store.digest_sinks import DigestSink, LocalDigestDirectory, S3DigestSink
+from healer.store.dynamodb import DynamoStore
 from healer.store.models import (
     AuditProblem,
     AuditReport,
@@ -37,6 +39,7 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "DigestSink",
+    "DynamoStore",
     "EventLedger",
     "EventRecord",
     "EventStatus",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from healer.domain import Incident
+from healer.sandbox.server import LoopbackMotoServer
 from healer.store import SqliteStore
+from healer.store.dynamodb import DynamoStore, table_definition
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -29,6 +34,60 @@ class FakeClock:
 def store() -> Iterator[SqliteStore]:
     with SqliteStore(":memory:", clock=FakeClock()) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[Any]:
+    """A DynamoDB resource on a moto server on loopback, for the whole session."""
+    server = LoopbackMotoServer()
+    server.start()
+    try:
+        yield _dynamodb_resource(server.endpoint_url)
+    finally:
+        server.stop()
+
+
+_TABLES = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def open_contract_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], Any]]:
+    """Opens handles on one fresh store of each kind the protocols have: a SQLite file, a
+    DynamoDB table on moto. Two handles are two processes (or Lambda containers) sharing it."""
+    opened: list[SqliteStore] = []
+    if request.param == "sqlite":
+
+        def open_sqlite() -> SqliteStore:
+            opened.append(SqliteStore(tmp_path / "healer.db", clock=FakeClock()))
+            return opened[-1]
+
+        yield open_sqlite
+        for handle in opened:
+            handle.close()
+        return
+    endpoint = request.getfixturevalue("dynamodb").meta.client.meta.endpoint_url
+    name = f"healer-{next(_TABLES)}"
+    _dynamodb_resource(endpoint).meta.client.create_table(**table_definition(name))
+    yield lambda: DynamoStore(_dynamodb_resource(endpoint), name, clock=FakeClock())
+
+
+@pytest.fixture
+def contract_store(open_contract_store: Callable[[], Any]) -> Any:
+    """One handle on a fresh store of each kind; the contract tests (events, approvals) take
+    it, so they run against both."""
+    return open_contract_store()
+
+
+def _dynamodb_resource(endpoint: str) -> Any:
+    return boto3.resource(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 @pytest.fixture

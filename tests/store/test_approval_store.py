@@ -6,7 +6,14 @@ import pytest
 
 from healer.domain import Approval, ApprovalStatus
 from healer.errors import ActionRejected
-from healer.store import SqliteStore
+from healer.store import ApprovalStore
+
+
+@pytest.fixture
+def store(contract_store: ApprovalStore) -> ApprovalStore:
+    """Every test here is part of the store contract: it runs on SQLite and on DynamoDB."""
+    return contract_store
+
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -30,7 +37,7 @@ def make_approval(approval_id: str = "ap-1", **changes: object) -> Approval:
     return Approval.model_validate(fields | changes)
 
 
-def test_approval_round_trips(store: SqliteStore) -> None:
+def test_approval_round_trips(store: ApprovalStore) -> None:
     approval = make_approval()
     store.create(approval)
 
@@ -38,13 +45,13 @@ def test_approval_round_trips(store: SqliteStore) -> None:
     assert store.get_approval("nope") is None
 
 
-def test_create_refuses_an_existing_id_for_another_plan(store: SqliteStore) -> None:
+def test_create_refuses_an_existing_id_for_another_plan(store: ApprovalStore) -> None:
     store.create(make_approval())
     with pytest.raises(ValueError, match="ap-1 already exists"):
         store.create(make_approval(plan_hash="b" * 64))
 
 
-def test_creating_the_same_approval_again_keeps_the_stored_one(store: SqliteStore) -> None:
+def test_creating_the_same_approval_again_keeps_the_stored_one(store: ApprovalStore) -> None:
     """A step re-run after a crash creates no second approval and does not reset a decision."""
     store.create(make_approval())
     store.transition("ap-1", PENDING, ApprovalStatus.REJECTED, "U1", T0)
@@ -55,7 +62,7 @@ def test_creating_the_same_approval_again_keeps_the_stored_one(store: SqliteStor
     assert store.get_approval("ap-1") == again
 
 
-def test_two_distinct_humans_approve_a_two_person_approval(store: SqliteStore) -> None:
+def test_two_distinct_humans_approve_a_two_person_approval(store: ApprovalStore) -> None:
     store.create(make_approval(approvals_needed=2, requested_by="U-REQ"))
 
     first = store.add_approver("ap-1", "U1", T0)
@@ -71,7 +78,7 @@ def test_two_distinct_humans_approve_a_two_person_approval(store: SqliteStore) -
         store.add_approver("ap-1", "U3", T0)
 
 
-def test_for_incident_returns_the_latest(store: SqliteStore) -> None:
+def test_for_incident_returns_the_latest(store: ApprovalStore) -> None:
     store.create(make_approval("ap-1"))
     store.create(make_approval("ap-2", requested_at=T0 + timedelta(minutes=5)))
     store.create(make_approval("ap-other", incident_id="inc-2"))
@@ -82,7 +89,7 @@ def test_for_incident_returns_the_latest(store: SqliteStore) -> None:
     assert store.for_incident("inc-9") is None
 
 
-def test_approve_then_consume_exactly_once(store: SqliteStore) -> None:
+def test_approve_then_consume_exactly_once(store: ApprovalStore) -> None:
     store.create(make_approval())
     approved = store.transition("ap-1", PENDING, APPROVED, "U123", T0 + timedelta(minutes=1))
     assert (approved.status, approved.decided_by) == (APPROVED, "U123")
@@ -97,7 +104,7 @@ def test_approve_then_consume_exactly_once(store: SqliteStore) -> None:
     assert store.get_approval("ap-1") == consumed
 
 
-def test_transition_from_the_wrong_state_is_rejected(store: SqliteStore) -> None:
+def test_transition_from_the_wrong_state_is_rejected(store: ApprovalStore) -> None:
     store.create(make_approval())
     store.transition("ap-1", PENDING, ApprovalStatus.REJECTED, "U123", T0)
 
@@ -107,7 +114,7 @@ def test_transition_from_the_wrong_state_is_rejected(store: SqliteStore) -> None
         store.transition("ap-1", APPROVED, CONSUMED, None, T0)
 
 
-def test_transitions_outside_the_state_machine_are_refused(store: SqliteStore) -> None:
+def test_transitions_outside_the_state_machine_are_refused(store: ApprovalStore) -> None:
     store.create(make_approval())
 
     with pytest.raises(ActionRejected, match="PENDING -> CONSUMED is not an allowed"):
@@ -117,12 +124,12 @@ def test_transitions_outside_the_state_machine_are_refused(store: SqliteStore) -
     assert store.get_approval("ap-1") == make_approval()
 
 
-def test_transition_of_a_missing_approval_is_rejected(store: SqliteStore) -> None:
+def test_transition_of_a_missing_approval_is_rejected(store: ApprovalStore) -> None:
     with pytest.raises(ActionRejected, match="does not exist"):
         store.transition("ghost", PENDING, APPROVED, "U1", T0)
 
 
-def test_automatic_approval_is_consumed_once(store: SqliteStore) -> None:
+def test_automatic_approval_is_consumed_once(store: ApprovalStore) -> None:
     store.create(make_approval(status=APPROVED, automatic=True, decided_by="policy"))
 
     store.transition("ap-1", APPROVED, CONSUMED, "executor", T0)

@@ -2,13 +2,20 @@ from __future__ import annotations
 
 import pytest
 
-from healer.store import SqliteStore, raw_dedup_key
+from healer.store import EventLedger, raw_dedup_key
+
+
+@pytest.fixture
+def store(contract_store: EventLedger) -> EventLedger:
+    """Every test here is part of the store contract: it runs on SQLite and on DynamoDB."""
+    return contract_store
+
 
 KEY = "arn:aws:cloudwatch:us-east-1:1:alarm:cpu@2025-03-01T12:00:00+00:00"
 RAW = {"source": "aws.cloudwatch", "detail": {"state": {"value": "ALARM"}}}
 
 
-def test_second_delivery_of_a_key_is_a_duplicate_and_still_recorded(store: SqliteStore) -> None:
+def test_second_delivery_of_a_key_is_a_duplicate_and_still_recorded(store: EventLedger) -> None:
     assert not store.seen(KEY)
 
     assert store.record(KEY, "accepted", "new incident", "inc-1", RAW) is True
@@ -22,7 +29,7 @@ def test_second_delivery_of_a_key_is_a_duplicate_and_still_recorded(store: Sqlit
     assert newest.raw == RAW
 
 
-def test_rejected_event_is_recorded_with_its_reason(store: SqliteStore) -> None:
+def test_rejected_event_is_recorded_with_its_reason(store: EventLedger) -> None:
     store.record(KEY, "rejected", "state is OK, not ALARM", None, RAW)
 
     (event,) = store.list_events()
@@ -33,7 +40,7 @@ def test_rejected_event_is_recorded_with_its_reason(store: SqliteStore) -> None:
     )
 
 
-def test_malformed_event_without_key_is_kept_under_its_body_hash(store: SqliteStore) -> None:
+def test_malformed_event_without_key_is_kept_under_its_body_hash(store: EventLedger) -> None:
     body = {"garbage": [1, 2, float("nan")]}
 
     assert store.record(None, "rejected", "detail: missing", None, body) is True
@@ -46,14 +53,14 @@ def test_malformed_event_without_key_is_kept_under_its_body_hash(store: SqliteSt
     assert store.seen(raw_dedup_key(body))
 
 
-def test_suppressed_status_and_listing_limit(store: SqliteStore) -> None:
+def test_suppressed_status_and_listing_limit(store: EventLedger) -> None:
     for n in range(4):
         store.record(f"k{n}", "suppressed", "maintenance window", None, {"n": n})
 
     assert [e.dedup_key for e in store.list_events(limit=2)] == ["k3", "k2"]
 
 
-def test_unknown_status_is_refused(store: SqliteStore) -> None:
+def test_unknown_status_is_refused(store: EventLedger) -> None:
     with pytest.raises(ValueError, match="status"):
         store.record(KEY, "ignored", "", None, RAW)  # type: ignore[arg-type]
     assert not store.seen(KEY)

@@ -1,0 +1,101 @@
+"""The event ledger in DynamoDB: every delivery of every alarm event, with its fate.
+
+The first delivery of a key is the item (`EVENT#<key>`, `FIRST`), written only if absent, so
+two containers racing on one key record one first delivery; every other delivery gets its own
+item under the same key. The index lists all deliveries newest first.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from healer.store.canonical import raw_dedup_key, raw_json
+from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, is_condition_failure
+from healer.store.models import EVENT_STATUSES, EventRecord, EventStatus
+
+DUPLICATE_NOTE = "duplicate delivery of an event already recorded"
+
+
+class DynamoEventLedger(DynamoBase):
+    """`EventLedger` over DynamoDB."""
+
+    def record(
+        self,
+        dedup_key: str | None,
+        status: EventStatus,
+        reason: str,
+        incident_id: str | None,
+        raw: dict[str, Any],
+    ) -> bool:
+        """Record one delivery; True if `dedup_key` was new, False for a duplicate (recorded
+        too, with status "duplicate"). An empty or None key becomes `raw_dedup_key(raw)`."""
+        if status not in EVENT_STATUSES:
+            raise ValueError(f"status: {status!r} is not one of {', '.join(EVENT_STATUSES)}")
+        key = dedup_key or raw_dedup_key(raw)
+        number = self._next_id("events")
+        item = {
+            "pk": f"EVENT#{key}",
+            "gsi1pk": "EVENTS",
+            "gsi1sk": f"{number:0{ID_WIDTH}d}",
+            "id": number,
+            "dedup_key": key,
+            "status": status,
+            "reason": reason,
+            "raw": raw_json(raw),
+            "received_at": self._now(),
+            **({"incident_id": incident_id} if incident_id else {}),
+        }
+        try:
+            self._call(
+                self._table.put_item,
+                Item={**item, "sk": "FIRST", "first": True},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+        if status != "duplicate":
+            reason = f"{DUPLICATE_NOTE}; {reason}" if reason else DUPLICATE_NOTE
+        duplicate = {**item, "status": "duplicate", "reason": reason, "first": False}
+        self._call(self._table.put_item, Item={**duplicate, "sk": f"DELIVERY#{item['gsi1sk']}"})
+        return False
+
+    def seen(self, dedup_key: str) -> bool:
+        """Whether any delivery with this key was recorded."""
+        found = self._call(
+            self._table.query,
+            KeyConditionExpression=Key("pk").eq(f"EVENT#{dedup_key}"),
+            Limit=1,
+            ConsistentRead=True,
+        )
+        return bool(found["Items"])
+
+    def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
+        """The newest deliveries first."""
+        found = self._call(
+            self._table.query,
+            IndexName=GSI1,
+            KeyConditionExpression=Key("gsi1pk").eq("EVENTS"),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_event(item) for item in found["Items"]]
+
+
+def _event(item: dict[str, Any]) -> EventRecord:
+    return EventRecord(
+        id=int(item["id"]),
+        dedup_key=item["dedup_key"],
+        status=item["status"],
+        reason=item["reason"],
+        incident_id=item.get("incident_id"),
+        raw=json.loads(item["raw"]),
+        received_at=item["received_at"],
+        first=bool(item["first"]),
+    )

@@ -1,0 +1,80 @@
+"""The store contract under races: two handles (processes, Lambda containers) on one store,
+SQLite and DynamoDB alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from healer.domain import Approval, ApprovalStatus
+from healer.errors import ActionRejected
+
+RACERS = 8
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_approval(**changes: object) -> Approval:
+    fields: dict[str, object] = {
+        "id": "ap-1",
+        "incident_id": "inc-1",
+        "plan_hash": "a" * 64,
+        "status": ApprovalStatus.PENDING,
+        "automatic": False,
+        "requested_at": T0,
+        "expires_at": T0 + timedelta(minutes=30),
+    }
+    return Approval.model_validate(fields | changes)
+
+
+def _race(handles: list[Any], call: Callable[[Any], Any]) -> list[Any]:
+    """Run `call` on every handle at once; each result, or the exception it raised."""
+
+    def attempt(handle: Any) -> Any:
+        try:
+            return call(handle)
+        except ActionRejected as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(handles)) as pool:
+        return list(pool.map(attempt, handles))
+
+
+def test_racing_deliveries_of_one_event_record_one_first(
+    open_contract_store: Callable[[], Any],
+) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    firsts = _race(handles, lambda h: h.record("alarm@t0", "accepted", "", "inc-1", {"n": 1}))
+
+    assert firsts.count(True) == 1
+    events = handles[0].list_events()
+    assert len(events) == RACERS
+    assert [e.first for e in events].count(True) == 1
+    assert {e.status for e in events if not e.first} == {"duplicate"}
+
+
+def test_racing_consumers_of_one_approval_consume_it_once(
+    open_contract_store: Callable[[], Any],
+) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    handles[0].create(make_approval(status=ApprovalStatus.APPROVED, decided_by="U1"))
+    approved, consumed = ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED
+
+    outcomes = _race(handles, lambda h: h.transition("ap-1", approved, consumed, "executor", T0))
+
+    assert sum(not isinstance(o, ActionRejected) for o in outcomes) == 1
+    assert all("is CONSUMED, not APPROVED" in str(o) for o in outcomes if isinstance(o, Exception))
+
+
+def test_racing_second_approvers_approve_once(open_contract_store: Callable[[], Any]) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    handles[0].create(make_approval(approvals_needed=2))
+    handles[0].add_approver("ap-1", "U1", T0)
+
+    outcomes = _race(handles, lambda h: h.add_approver("ap-1", f"U{2 + handles.index(h)}", T0))
+
+    winners = [o for o in outcomes if not isinstance(o, ActionRejected)]
+    assert len(winners) == 1 and winners[0].status == ApprovalStatus.APPROVED
+    stored = handles[0].get_approval("ap-1")
+    assert stored is not None and stored.approved_by == ("U1", winners[0].approved_by[1])
