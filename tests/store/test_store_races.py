@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from healer.domain import Approval, ApprovalStatus
+from healer.domain import ActionId, Approval, ApprovalStatus
 from healer.errors import ActionRejected
 
 RACERS = 8
@@ -78,3 +78,30 @@ def test_racing_second_approvers_approve_once(open_contract_store: Callable[[], 
     assert len(winners) == 1 and winners[0].status == ApprovalStatus.APPROVED
     stored = handles[0].get_approval("ap-1")
     assert stored is not None and stored.approved_by == ("U1", winners[0].approved_by[1])
+
+
+def test_racing_begins_of_one_plan_share_one_intent(open_contract_store: Callable[[], Any]) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    plan = ("inc-1", "h1", ActionId.RESTART_SERVICE, "i-1", {"service": "nginx"})
+
+    records = _race(handles, lambda h: h.begin(*plan, at=T0))
+
+    assert {r.started_at for r in records} == {T0}
+    assert sorted(r.attempts for r in records) == list(range(1, RACERS + 1))
+    assert handles[0].get_execution("inc-1", "h1").attempts == RACERS
+
+
+def test_racing_takers_of_one_lock_get_one_holder(open_contract_store: Callable[[], Any]) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    lease = timedelta(minutes=5)
+
+    taken = _race(handles, lambda h: h.acquire_lock("i-1", f"owner-{id(h)}", lease, T0))
+
+    assert taken.count(True) == 1
+    holder = f"owner-{id(handles[taken.index(True)])}"
+    other = next(h for h in handles if f"owner-{id(h)}" != holder)
+    other.release_lock("i-1", f"owner-{id(other)}")  # not its lock: nothing happens
+    assert not other.acquire_lock("i-1", "late", lease, T0 + timedelta(minutes=4))
+    assert other.acquire_lock("i-1", "late", lease, T0 + timedelta(minutes=5))
+    other.release_lock("i-1", "late")
+    assert handles[0].acquire_lock("i-1", "next", lease, T0 + timedelta(minutes=5))

@@ -1,0 +1,231 @@
+"""The execution ledger and named locks in DynamoDB, by conditional writes.
+
+An execution is one item (`EXECUTION#<incident>#<plan hash>`) created only if absent, so two
+containers that begin the same plan share one intent; its outcome is written only while it is
+`started`. A lock is one item (`LOCK#<name>`) taken only if free, expired or already its
+owner's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from healer.domain import ActionId
+from healer.errors import ActionRejected
+from healer.store.canonical import canonical_json, sortable
+from healer.store.dynamodb_base import DynamoBase, is_condition_failure
+from healer.store.models import FINAL_EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus
+
+
+class DynamoExecutionLedger(DynamoBase):
+    """`ExecutionLedger` over DynamoDB."""
+
+    def begin(
+        self,
+        incident_id: str,
+        plan_hash: str,
+        action: ActionId | str,
+        target: str,
+        params: dict[str, Any],
+        at: datetime | None = None,
+    ) -> ExecutionRecord:
+        """Record the intent before acting; an existing record is returned instead, its
+        `attempts` counted up (above 1 is a resume: look at `status` and `external_id`).
+
+        Raises:
+            ValueError: `action` is not a catalog action id.
+            ActionRejected: this plan was begun with another action, target or parameters.
+        """
+        action = ActionId(action)
+        key = _key(incident_id, plan_hash)
+        plan = {"action": action.value, "target": target, "params": canonical_json(params)}
+        item = {
+            **key,
+            **plan,
+            "incident_id": incident_id,
+            "plan_hash": plan_hash,
+            "status": "started",
+            "started_at": sortable(at or self._clock(), "at"),
+            "attempts": 1,
+        }
+        try:
+            self._call(
+                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+            return _execution(item)
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+        try:
+            updated = self._call(
+                self._table.update_item,
+                Key=key,
+                UpdateExpression="ADD attempts :one",
+                ConditionExpression="#a = :a AND #t = :t AND #p = :p",
+                ExpressionAttributeNames={"#a": "action", "#t": "target", "#p": "params"},
+                ExpressionAttributeValues={
+                    ":one": 1,
+                    ":a": plan["action"],
+                    ":t": target,
+                    ":p": plan["params"],
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            stored = self._require(incident_id, plan_hash)
+            raise ActionRejected(
+                f"execution {incident_id}/{plan_hash[:12]} was begun as {stored.action.value}"
+                f" on {stored.target} {canonical_json(stored.params)}, not {action.value} on"
+                f" {target} {plan['params']}"
+            ) from exc
+        return _execution(updated["Attributes"])
+
+    def set_external_id(
+        self, incident_id: str, plan_hash: str, external_id: str
+    ) -> ExecutionRecord:
+        """Remember the provider's id of the side effect (e.g. an SSM command id).
+
+        Raises:
+            LookupError: no execution was begun for this plan.
+            ActionRejected: a different external id is already recorded.
+        """
+        try:
+            updated = self._call(
+                self._table.update_item,
+                Key=_key(incident_id, plan_hash),
+                UpdateExpression="SET external_id = :e",
+                ConditionExpression="attribute_exists(pk) AND"
+                " (attribute_not_exists(external_id) OR external_id = :e)",
+                ExpressionAttributeValues={":e": external_id},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            stored = self._require(incident_id, plan_hash)
+            raise ActionRejected(
+                f"execution {incident_id}/{plan_hash[:12]} already has external id"
+                f" {stored.external_id}, not {external_id}"
+            ) from exc
+        return _execution(updated["Attributes"])
+
+    def complete(
+        self,
+        incident_id: str,
+        plan_hash: str,
+        status: ExecutionStatus,
+        result: dict[str, Any],
+        at: datetime | None = None,
+    ) -> ExecutionRecord:
+        """Record the outcome of a begun execution; repeating the same outcome is a no-op.
+
+        Raises:
+            ValueError: `status` is not "succeeded" or "failed".
+            LookupError: no execution was begun for this plan.
+            ActionRejected: the execution already finished with another status.
+        """
+        if status not in FINAL_EXECUTION_STATUSES:
+            raise ValueError(f"status: {status!r} is not one of succeeded, failed")
+        try:
+            updated = self._call(
+                self._table.update_item,
+                Key=_key(incident_id, plan_hash),
+                UpdateExpression="SET #s = :s, #r = :r, finished_at = :f",
+                ConditionExpression="#s = :started",
+                ExpressionAttributeNames={"#s": "status", "#r": "result"},
+                ExpressionAttributeValues={
+                    ":s": status,
+                    ":r": canonical_json(result),
+                    ":f": sortable(at or self._clock(), "at"),
+                    ":started": "started",
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            stored = self._require(incident_id, plan_hash)
+            if stored.status != status:
+                raise ActionRejected(
+                    f"execution {incident_id}/{plan_hash[:12]} already {stored.status}"
+                ) from exc
+            return stored
+        return _execution(updated["Attributes"])
+
+    def get_execution(self, incident_id: str, plan_hash: str) -> ExecutionRecord | None:
+        """The record, or None."""
+        item = self._get(**_key(incident_id, plan_hash))
+        return None if item is None else _execution(item)
+
+    def _require(self, incident_id: str, plan_hash: str) -> ExecutionRecord:
+        record = self.get_execution(incident_id, plan_hash)
+        if record is None:
+            raise LookupError(f"no execution begun for {incident_id}/{plan_hash[:12]}")
+        return record
+
+
+class DynamoLocks(DynamoBase):
+    """Named locks over DynamoDB: one holder per name until it releases or its lease ends."""
+
+    def acquire_lock(self, name: str, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Take `name` for `owner` until `now + lease`; False while another owner holds it.
+        Taking a lock one already holds renews its lease."""
+        try:
+            self._call(
+                self._table.put_item,
+                Item={
+                    "pk": f"LOCK#{name}",
+                    "sk": "LOCK",
+                    "owner": owner,
+                    "expires_at": sortable(now + lease, "until"),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #o = :o OR expires_at <= :now",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": owner, ":now": sortable(now, "now")},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return False
+        return True
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Give `name` back; releasing a lock one does not hold does nothing."""
+        try:
+            self._call(
+                self._table.delete_item,
+                Key={"pk": f"LOCK#{name}", "sk": "LOCK"},
+                ConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": owner},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+
+def _key(incident_id: str, plan_hash: str) -> dict[str, str]:
+    return {"pk": f"EXECUTION#{incident_id}#{plan_hash}", "sk": "EXECUTION"}
+
+
+def _execution(item: dict[str, Any]) -> ExecutionRecord:
+    result = item.get("result")
+    return ExecutionRecord(
+        incident_id=item["incident_id"],
+        plan_hash=item["plan_hash"],
+        status=item["status"],
+        action=ActionId(item["action"]),
+        target=item["target"],
+        params=json.loads(item["params"]),
+        external_id=item.get("external_id"),
+        result=None if result is None else json.loads(result),
+        started_at=item["started_at"],
+        finished_at=item.get("finished_at"),
+        attempts=int(item["attempts"]),
+    )
