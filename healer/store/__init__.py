@@ -1,6 +1,6 @@
 """The store: protocols for incidents, events, approvals, executions and the audit log,
-the SQLite adapter of the embedded runtime, the DynamoDB adapter of the AWS deployment (events,
-approvals, executions and locks so far), audit key sources and digest sinks."""
+the SQLite adapter of the embedded runtime, the DynamoDB adapter of the AWS deployment (all but the
+audit log so far), audit key sources and digest sinks."""
 
 from healer.store.audit_key import (
     AuditKey,

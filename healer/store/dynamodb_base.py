@@ -20,6 +20,7 @@ from healer.store.sqlite_base import utc_now
 
 GSI1 = "gsi1"
 ID_WIDTH = 20  # zero-padded counter values sort as text in the index
+RACE_REASONS = ("ConditionalCheckFailed", "TransactionConflict")
 
 
 def table_definition(name: str) -> dict[str, Any]:
@@ -47,7 +48,15 @@ def table_definition(name: str) -> dict[str, Any]:
 
 
 def is_condition_failure(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    """A write's condition did not hold, or a transaction lost a race with another writer."""
+    error = exc.response["Error"]
+    if error["Code"] == "ConditionalCheckFailedException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return error["Code"] == "TransactionCanceledException" and (
+        any(r.get("Code") in RACE_REASONS for r in reasons)
+        or any(reason in str(error.get("Message")) for reason in RACE_REASONS)
+    )
 
 
 class DynamoBase:
@@ -85,6 +94,16 @@ class DynamoBase:
         found = self._call(self._table.get_item, Key={"pk": pk, "sk": sk}, ConsistentRead=True)
         item: dict[str, Any] | None = found.get("Item")
         return item
+
+    def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item a query returns, page after page, up to `limit` items."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
+                return items[:limit]
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
         """One DynamoDB call; a failed condition is the caller's to handle (ClientError), any

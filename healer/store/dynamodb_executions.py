@@ -43,13 +43,16 @@ class DynamoExecutionLedger(DynamoBase):
         action = ActionId(action)
         key = _key(incident_id, plan_hash)
         plan = {"action": action.value, "target": target, "params": canonical_json(params)}
+        started_at = sortable(at or self._clock(), "at")
         item = {
             **key,
             **plan,
+            "gsi1pk": f"TARGET#{target}",  # the actions on a target, in time (`past_actions`)
+            "gsi1sk": f"{started_at}#{incident_id}#{plan_hash}",
             "incident_id": incident_id,
             "plan_hash": plan_hash,
             "status": "started",
-            "started_at": sortable(at or self._clock(), "at"),
+            "started_at": started_at,
             "attempts": 1,
         }
         try:

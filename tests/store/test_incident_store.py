@@ -16,16 +16,23 @@ from healer.domain import (
     Step,
 )
 from healer.errors import ConcurrentUpdate
-from healer.store import SqliteStore
+from healer.store import DynamoStore, SqliteStore
 
 IncidentFactory = Callable[..., Incident]
+Store = SqliteStore | DynamoStore
 
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def store(contract_store: Store) -> Store:
+    """Every test here is part of the store contract: it runs on SQLite and on DynamoDB."""
+    return contract_store
+
+
 def test_incident_round_trips_with_its_plan_and_step(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     plan = RemediationPlan(
         diagnosis=Diagnosis(
@@ -44,7 +51,7 @@ def test_incident_round_trips_with_its_plan_and_step(
     assert store.get("missing") is None
 
 
-def test_save_is_an_upsert(store: SqliteStore, make_incident: IncidentFactory) -> None:
+def test_save_is_an_upsert(store: Store, make_incident: IncidentFactory) -> None:
     store.save(make_incident("inc-1"))
     store.save(make_incident("inc-1", step=Step.VERIFY, resources=["asg-web"], version=1))
 
@@ -57,7 +64,7 @@ def test_save_is_an_upsert(store: SqliteStore, make_incident: IncidentFactory) -
 
 
 def test_a_stale_copy_cannot_overwrite_a_newer_save(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     store.save(make_incident("inc-1"))
     first, second = store.get("inc-1"), store.get("inc-1")
@@ -71,9 +78,7 @@ def test_a_stale_copy_cannot_overwrite_a_newer_save(
     assert store.get("inc-1") == first
 
 
-def test_list_is_newest_first_and_limited(
-    store: SqliteStore, make_incident: IncidentFactory
-) -> None:
+def test_list_is_newest_first_and_limited(store: Store, make_incident: IncidentFactory) -> None:
     for n in range(5):
         store.save(make_incident(f"inc-{n}", opened_at=T0 + timedelta(minutes=n)))
 
@@ -82,7 +87,7 @@ def test_list_is_newest_first_and_limited(
 
 
 def test_list_orders_by_instant_across_time_zones(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     from datetime import timezone
 
@@ -95,7 +100,7 @@ def test_list_orders_by_instant_across_time_zones(
 
 
 def test_find_open_for_matches_overlapping_resources_of_open_recent_incidents(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     store.save(make_incident("old", opened_at=T0 - timedelta(hours=2), resources=["i-1"]))
     store.save(
@@ -122,7 +127,7 @@ def test_find_open_for_matches_overlapping_resources_of_open_recent_incidents(
 
 
 def test_find_open_for_prefers_the_newest_match(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     store.save(make_incident("a", opened_at=T0, resources=["i-1"]))
     store.save(make_incident("b", opened_at=T0 + timedelta(minutes=3), resources=["i-1"]))
@@ -132,9 +137,7 @@ def test_find_open_for_prefers_the_newest_match(
     assert found is not None and found.id == "b"
 
 
-def test_latest_open_skips_closed_incidents(
-    store: SqliteStore, make_incident: IncidentFactory
-) -> None:
+def test_latest_open_skips_closed_incidents(store: Store, make_incident: IncidentFactory) -> None:
     store.save(make_incident("a", opened_at=T0))
     store.save(make_incident("b", opened_at=T0 + timedelta(minutes=1), closed_at=T0))
 
@@ -144,7 +147,7 @@ def test_latest_open_skips_closed_incidents(
     assert store.latest_open(T0 + timedelta(minutes=1)) is None
 
 
-def test_past_actions_come_from_the_execution_ledger(store: SqliteStore) -> None:
+def test_past_actions_come_from_the_execution_ledger(store: Store) -> None:
     store.begin("inc-1", "h1", ActionId.RESTART_SERVICE, "i-1", {}, at=T0)
     store.begin("inc-2", "h2", ActionId.CLEAR_DISK_SPACE, "i-1", {}, at=T0 + timedelta(minutes=20))
     store.complete("inc-2", "h2", "failed", {"error": "boom"}, at=T0 + timedelta(minutes=21))
@@ -162,7 +165,7 @@ def test_past_actions_come_from_the_execution_ledger(store: SqliteStore) -> None
 
 
 def test_naive_times_are_refused_with_the_field_named(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     with pytest.raises(ValueError, match="opened_at"):
         store.save(make_incident("inc-1", opened_at=T0.replace(tzinfo=None)))
@@ -171,7 +174,7 @@ def test_naive_times_are_refused_with_the_field_named(
 
 
 def test_correlation_and_history_stay_within_a_world(
-    store: SqliteStore, make_incident: IncidentFactory
+    store: Store, make_incident: IncidentFactory
 ) -> None:
     store.save(make_incident("a", opened_at=T0, resources=["i-1"], world="111/us-east-1"))
     store.save(make_incident("b", opened_at=T0, resources=["i-1"], world="222/us-east-1"))
@@ -185,3 +188,15 @@ def test_correlation_and_history_stay_within_a_world(
     assert store.find_open_for(["i-1"], T0 - timedelta(minutes=1), "333/eu-west-1") is None
     assert len(store.past_actions("i-1", T0 - timedelta(hours=1), "111/us-east-1")) == 1
     assert store.past_actions("i-1", T0 - timedelta(hours=1), "222/us-east-1") == []
+
+
+def test_a_resource_the_incident_no_longer_has_does_not_find_it(
+    store: Store, make_incident: IncidentFactory
+) -> None:
+    incident = make_incident("a", opened_at=T0, resources=["i-1", "i-2"])
+    store.save(incident)
+    store.save(incident.model_copy(update={"resources": ["i-2", "i-3"]}))
+
+    since = T0 - timedelta(minutes=1)
+    assert store.find_open_for(["i-1"], since) is None
+    assert [store.find_open_for([r], since) is not None for r in ("i-2", "i-3")] == [True, True]

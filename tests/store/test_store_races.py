@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from healer.domain import ActionId, Approval, ApprovalStatus
-from healer.errors import ActionRejected
+from healer.domain import ActionId, Approval, ApprovalStatus, Incident
+from healer.errors import ActionRejected, ConcurrentUpdate
 
 RACERS = 8
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -105,3 +105,27 @@ def test_racing_takers_of_one_lock_get_one_holder(open_contract_store: Callable[
     assert other.acquire_lock("i-1", "late", lease, T0 + timedelta(minutes=5))
     other.release_lock("i-1", "late")
     assert handles[0].acquire_lock("i-1", "next", lease, T0 + timedelta(minutes=5))
+
+
+def test_racing_saves_of_one_copy_keep_one(open_contract_store: Callable[[], Any]) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+    incident = Incident(
+        id="inc-1", opened_at=T0, account="1", region="us-east-1", alarms=["a"], resources=["i-1"]
+    )
+    handles[0].save(incident)
+
+    def save(handle: Any) -> Any:
+        copy = handle.get("inc-1").model_copy(update={"requested_by": f"U{id(handle)}"})
+        try:
+            handle.save(copy)
+        except ConcurrentUpdate as exc:
+            return exc
+        return copy
+
+    outcomes = _race(handles, save)
+
+    saved = [o for o in outcomes if not isinstance(o, ConcurrentUpdate)]
+    stored = handles[0].get("inc-1")
+    assert saved, "every save lost the race"
+    assert stored.version == 1 + len(saved)  # no save overwrote another silently
+    assert stored.requested_by in {s.requested_by for s in saved}
