@@ -77,7 +77,8 @@ class DynamoEventLedger(DynamoBase):
         return bool(found["Items"])
 
     def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
-        """The newest deliveries first."""
+        """The newest deliveries first. The index is eventually consistent: a delivery
+        another container recorded a moment ago may not be listed yet (`seen` is exact)."""
         found = self._call(
             self._table.query,
             IndexName=GSI1,

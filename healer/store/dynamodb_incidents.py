@@ -97,17 +97,15 @@ class DynamoIncidentStore(DynamoBase):
         """The newest open incident opened at or after `since` sharing a resource (in `world`
         when given: an account, or one sandbox run)."""
         start = f"INCIDENT#{sortable(since, 'since')}"
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         for resource in sorted(set(resources)):
             items = self._query(
                 KeyConditionExpression=Key("pk").eq(f"RESOURCE#{resource}") & Key("sk").gte(start),
                 FilterExpression=_open_in(world),
                 ConsistentRead=True,
             )
-            found += [item["sk"] for item in items]
-        if not found:
-            return None
-        return self.get(max(found).rsplit("#", 1)[1])
+            found += [(item["sk"], item["incident_id"]) for item in items]
+        return self.get(max(found)[1]) if found else None
 
     def latest_open(self, since: datetime, world: str | None = None) -> Incident | None:
         """The newest open incident opened at or after `since` (in `world` when given)."""
