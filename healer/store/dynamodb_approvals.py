@@ -17,8 +17,14 @@ from botocore.exceptions import ClientError
 
 from healer.domain import Approval, ApprovalStatus
 from healer.errors import ActionRejected, ConcurrentUpdate
-from healer.store.canonical import sortable
-from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, is_condition_failure
+from healer.store.canonical import require_utc, sortable
+from healer.store.dynamodb_base import (
+    GSI1,
+    ID_WIDTH,
+    DynamoBase,
+    is_condition_failure,
+    new_token,
+)
 from healer.store.protocols import APPROVAL_TRANSITIONS
 
 MAX_RACES = 20  # re-reads before giving up on an approval other writers keep changing
@@ -31,7 +37,9 @@ class DynamoApprovalStore(DynamoBase):
         """Store a new approval and return it as stored; re-creating one with the same id,
         incident and plan returns the stored one unchanged; ValueError for any other
         existing id."""
+        approval = _in_utc(approval)
         number = self._next_id("approvals")
+        token = new_token()
         item = {
             "pk": f"APPROVAL#{approval.id}",
             "sk": "APPROVAL",
@@ -40,6 +48,7 @@ class DynamoApprovalStore(DynamoBase):
             "version": 1,
             "status": approval.status.value,
             "doc": approval.model_dump_json(),
+            "token": token,
         }
         try:
             self._call(
@@ -49,6 +58,8 @@ class DynamoApprovalStore(DynamoBase):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
+            if self._landed(f"APPROVAL#{approval.id}", "APPROVAL", token):
+                return approval
         stored = self.get_approval(approval.id)
         if stored is None or (stored.incident_id, stored.plan_hash) != (
             approval.incident_id,
@@ -64,6 +75,7 @@ class DynamoApprovalStore(DynamoBase):
         Raises:
             ActionRejected: not PENDING, unknown, or `user` already approved or requested it.
         """
+        at = require_utc(at, "at")
 
         def approve(approval: Approval) -> Approval:
             if approval.status != ApprovalStatus.PENDING:
@@ -120,6 +132,7 @@ class DynamoApprovalStore(DynamoBase):
             ActionRejected: the move is not allowed, the approval does not exist, or it is
                 not in `from_status` (e.g. already CONSUMED: approvals are single-use).
         """
+        at = require_utc(at, "at")
         if to_status not in APPROVAL_TRANSITIONS.get(from_status, frozenset()):
             raise ActionRejected(
                 f"approval {approval_id}: {from_status.value} -> {to_status.value}"
@@ -148,26 +161,43 @@ class DynamoApprovalStore(DynamoBase):
             changed = Approval.model_validate(
                 rule(Approval.model_validate_json(item["doc"])).model_dump()
             )
+            token = new_token()
             try:
                 self._call(
                     self._table.update_item,
                     Key={"pk": item["pk"], "sk": "APPROVAL"},
-                    UpdateExpression="SET #doc = :doc, #status = :status, #version = :next",
+                    UpdateExpression="SET #doc = :doc, #status = :status, #version = :next,"
+                    " #token = :token",
                     ConditionExpression="#version = :read",
                     ExpressionAttributeNames={
                         "#doc": "doc",
                         "#status": "status",
                         "#version": "version",
+                        "#token": "token",
                     },
                     ExpressionAttributeValues={
                         ":doc": changed.model_dump_json(),
                         ":status": changed.status.value,
                         ":next": int(item["version"]) + 1,
                         ":read": item["version"],
+                        ":token": token,
                     },
                 )
                 return changed
             except ClientError as exc:
                 if not is_condition_failure(exc):
                     raise
+                if self._landed(item["pk"], "APPROVAL", token):
+                    return changed
         raise ConcurrentUpdate(f"approval {approval_id} kept changing under {MAX_RACES} writers")
+
+
+def _in_utc(approval: Approval) -> Approval:
+    """The approval with its times in UTC, as the SQLite store returns them; ValueError
+    naming the field for a naive time."""
+    times = {
+        name: require_utc(value, name)
+        for name in ("requested_at", "expires_at", "decided_at")
+        if (value := getattr(approval, name)) is not None
+    }
+    return approval.model_copy(update=times)

@@ -8,6 +8,7 @@ reading first: two Lambda containers may race on any call.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,11 @@ def table_definition(name: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def new_token() -> str:
+    """A fresh token for one conditional write (see `DynamoBase._landed`)."""
+    return uuid.uuid4().hex
 
 
 def is_condition_failure(exc: ClientError) -> bool:
@@ -89,6 +95,13 @@ class DynamoBase:
             ReturnValues="UPDATED_NEW",
         )
         return int(item["Attributes"]["value"])
+
+    def _landed(self, pk: str, sk: str, token: str) -> dict[str, Any] | None:
+        """The item if it carries `token`: a conditional write whose reply was lost and that
+        botocore retried fails its condition on its own earlier success; this tells the two
+        apart."""
+        item = self._get(pk, sk)
+        return item if item is not None and item.get("token") == token else None
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         found = self._call(self._table.get_item, Key={"pk": pk, "sk": sk}, ConsistentRead=True)

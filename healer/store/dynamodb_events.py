@@ -15,7 +15,13 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from healer.store.canonical import raw_dedup_key, raw_json
-from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, is_condition_failure
+from healer.store.dynamodb_base import (
+    GSI1,
+    ID_WIDTH,
+    DynamoBase,
+    is_condition_failure,
+    new_token,
+)
 from healer.store.models import EVENT_STATUSES, EventRecord, EventStatus
 
 DUPLICATE_NOTE = "duplicate delivery of an event already recorded"
@@ -38,8 +44,9 @@ class DynamoEventLedger(DynamoBase):
             raise ValueError(f"status: {status!r} is not one of {', '.join(EVENT_STATUSES)}")
         key = dedup_key or raw_dedup_key(raw)
         number = self._next_id("events")
+        pk, token = f"EVENT#{key}", new_token()
         item = {
-            "pk": f"EVENT#{key}",
+            "pk": pk,
             "gsi1pk": "EVENTS",
             "gsi1sk": f"{number:0{ID_WIDTH}d}",
             "id": number,
@@ -48,6 +55,7 @@ class DynamoEventLedger(DynamoBase):
             "reason": reason,
             "raw": raw_json(raw),
             "received_at": self._now(),
+            "token": token,
             **({"incident_id": incident_id} if incident_id else {}),
         }
         try:
@@ -60,6 +68,8 @@ class DynamoEventLedger(DynamoBase):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
+            if self._landed(pk, "FIRST", token):
+                return True
         if status != "duplicate":
             reason = f"{DUPLICATE_NOTE}; {reason}" if reason else DUPLICATE_NOTE
         duplicate = {**item, "status": "duplicate", "reason": reason, "first": False}
@@ -79,14 +89,15 @@ class DynamoEventLedger(DynamoBase):
     def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
         """The newest deliveries first. The index is eventually consistent: a delivery
         another container recorded a moment ago may not be listed yet (`seen` is exact)."""
-        found = self._call(
-            self._table.query,
+        if limit == 0:
+            return []
+        items = self._query(
+            limit=limit if limit > 0 else None,
             IndexName=GSI1,
             KeyConditionExpression=Key("gsi1pk").eq("EVENTS"),
             ScanIndexForward=False,
-            Limit=limit,
         )
-        return [_event(item) for item in found["Items"]]
+        return [_event(item) for item in items]
 
 
 def _event(item: dict[str, Any]) -> EventRecord:

@@ -1,6 +1,7 @@
 """The execution ledger and named locks in DynamoDB, by conditional writes.
 
-An execution is one item (`EXECUTION#<incident>#<plan hash>`) created only if absent, so two
+An execution is one item (`EXECUTION#<incident>`, `PLAN#<plan hash>`) created only if absent,
+with an item per target (`TARGET#<target>`) for the action history, in one transaction; two
 containers that begin the same plan share one intent; its outcome is written only while it is
 `started`. A lock is one item (`LOCK#<name>`) taken only if free, expired or already its
 owner's.
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 from healer.domain import ActionId
 from healer.errors import ActionRejected
 from healer.store.canonical import canonical_json, sortable
-from healer.store.dynamodb_base import DynamoBase, is_condition_failure
+from healer.store.dynamodb_base import DynamoBase, is_condition_failure, new_token
 from healer.store.models import FINAL_EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus
 
 
@@ -43,26 +44,46 @@ class DynamoExecutionLedger(DynamoBase):
         action = ActionId(action)
         key = _key(incident_id, plan_hash)
         plan = {"action": action.value, "target": target, "params": canonical_json(params)}
-        started_at = sortable(at or self._clock(), "at")
+        started_at, token = sortable(at or self._clock(), "at"), new_token()
         item = {
             **key,
             **plan,
-            "gsi1pk": f"TARGET#{target}",  # the actions on a target, in time (`past_actions`)
-            "gsi1sk": f"{started_at}#{incident_id}#{plan_hash}",
             "incident_id": incident_id,
             "plan_hash": plan_hash,
             "status": "started",
             "started_at": started_at,
             "attempts": 1,
+            "token": token,
         }
-        try:
+        on_target = {  # the actions on a target, in time, read exactly by `past_actions`
+            "pk": f"TARGET#{target}",
+            "sk": f"{started_at}#{incident_id}#{plan_hash}",
+            "incident_id": incident_id,
+            "action": action.value,
+            "target": target,
+            "started_at": started_at,
+        }
+        table = self._table.name
+        try:  # the resource's client takes plain values, as the table does
             self._call(
-                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                self._table.meta.client.transact_write_items,
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": table, "Item": on_target}},
+                ],
             )
             return _execution(item)
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
+            if self._landed(key["pk"], key["sk"], token):
+                return _execution(item)
         try:
             updated = self._call(
                 self._table.update_item,
@@ -214,7 +235,8 @@ class DynamoLocks(DynamoBase):
 
 
 def _key(incident_id: str, plan_hash: str) -> dict[str, str]:
-    return {"pk": f"EXECUTION#{incident_id}#{plan_hash}", "sk": "EXECUTION"}
+    """One partition per incident, so no two (incident, plan) pairs share a key."""
+    return {"pk": f"EXECUTION#{incident_id}", "sk": f"PLAN#{plan_hash}"}
 
 
 def _execution(item: dict[str, Any]) -> ExecutionRecord:

@@ -1,7 +1,8 @@
 """Incidents in DynamoDB: the whole document, written only on the version it was read at.
 
 An incident is one item (`INCIDENT#<id>`) listed newest first in the index; each of its
-resources has an item (`RESOURCE#<resource>`, `INCIDENT#<opened_at>#<id>`) for correlation.
+resources has an item (`RESOURCE#<resource>`, `INCIDENT#<opened_at>#<id>`) for correlation;
+the action history is read from the execution ledger's target items.
 A save writes the incident and its resource items in one transaction, conditional on the
 stored version, so a stale copy never overwrites a newer save and the resource items never
 disagree with the document.
@@ -109,15 +110,18 @@ class DynamoIncidentStore(DynamoBase):
 
     def latest_open(self, since: datetime, world: str | None = None) -> Incident | None:
         """The newest open incident opened at or after `since` (in `world` when given)."""
-        items = self._query(
-            limit=1,
+        candidates = self._query(
             IndexName=GSI1,
             KeyConditionExpression=Key("gsi1pk").eq("INCIDENTS")
             & Key("gsi1sk").gte(sortable(since, "since")),
             FilterExpression=_open_in(world),
             ScanIndexForward=False,
         )
-        return Incident.model_validate_json(items[0]["doc"]) if items else None
+        for item in candidates:  # the index may lag behind the item: read it again
+            current = self.get(item["incident_id"])
+            if current and current.closed_at is None and current.step is not Step.DONE:
+                return current
+        return None
 
     def past_actions(
         self, target: str, since: datetime, world: str | None = None
@@ -125,9 +129,9 @@ class DynamoIncidentStore(DynamoBase):
         """Actions begun on `target` at or after `since` (by incidents of `world` when given),
         oldest first, whatever their result: a failed or unfinished one may have acted."""
         items = self._query(
-            IndexName=GSI1,
-            KeyConditionExpression=Key("gsi1pk").eq(f"TARGET#{target}")
-            & Key("gsi1sk").gte(sortable(since, "since")),
+            KeyConditionExpression=Key("pk").eq(f"TARGET#{target}")
+            & Key("sk").gte(sortable(since, "since")),
+            ConsistentRead=True,
         )
         if world is not None:
             worlds = {i["incident_id"]: self.get(i["incident_id"]) for i in items}
@@ -142,13 +146,14 @@ class DynamoIncidentStore(DynamoBase):
         ]
 
     def list(self, limit: int = 50) -> builtins.list[Incident]:
-        """The newest incidents first."""
+        """The newest incidents first (as the eventually consistent index has them)."""
+        if limit == 0:
+            return []
         items = self._query(
-            limit=limit,
+            limit=limit if limit > 0 else None,
             IndexName=GSI1,
             KeyConditionExpression=Key("gsi1pk").eq("INCIDENTS"),
             ScanIndexForward=False,
-            Limit=limit,
         )
         return [Incident.model_validate_json(item["doc"]) for item in items]
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -136,3 +136,16 @@ def test_automatic_approval_is_consumed_once(store: ApprovalStore) -> None:
 
     with pytest.raises(ActionRejected):
         store.transition("ap-1", APPROVED, CONSUMED, "executor", T0)
+
+
+def test_times_are_kept_in_utc_and_naive_ones_refused(store: ApprovalStore) -> None:
+    expires = (T0 + timedelta(minutes=30)).astimezone(timezone(timedelta(hours=2)))
+    store.create(make_approval(expires_at=expires))
+
+    stored = store.get_approval("ap-1")
+    assert stored is not None and stored.expires_at == expires
+    assert stored.expires_at.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="at"):
+        store.transition("ap-1", PENDING, APPROVED, "U1", T0.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="expires_at"):
+        store.create(make_approval("ap-2", expires_at=T0.replace(tzinfo=None)))

@@ -64,3 +64,9 @@ def test_unknown_status_is_refused(store: EventLedger) -> None:
     with pytest.raises(ValueError, match="status"):
         store.record(KEY, "ignored", "", None, RAW)  # type: ignore[arg-type]
     assert not store.seen(KEY)
+
+
+def test_a_listing_limit_of_zero_lists_nothing(store: EventLedger) -> None:
+    store.record(KEY, "accepted", "", "inc-1", RAW)
+    assert store.list_events(limit=0) == []
+    assert len(store.list_events(limit=1)) == 1

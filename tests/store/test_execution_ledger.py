@@ -107,3 +107,10 @@ def test_action_may_be_given_by_its_id_string_but_must_exist(store: ExecutionLed
     with pytest.raises(ValueError, match="reboot_everything"):
         store.begin("inc-1", "h2", "reboot_everything", "i-1", {})
     assert store.get_execution("inc-1", "h2") is None
+
+
+def test_ids_with_separators_do_not_share_a_record(store: ExecutionLedger) -> None:
+    store.begin("a#b", "c", ActionId.RESTART_SERVICE, "i-1", PARAMS, at=T0)
+
+    assert store.get_execution("a", "b#c") is None
+    assert store.get_execution("a#b", "c") is not None
