@@ -54,7 +54,11 @@ def incident_scope(
             for a in (runbook.actions if runbook else [])
             if a.action == ActionId.RESTART_SERVICE and a.params.get("service")
         ]
-        found = _alarm_units(details, target) + declared + systemd_units(aws.logs, target, since)
+        found = (
+            [unit_name(n) for n in alarm_processes(details, target)]
+            + declared
+            + systemd_units(aws.logs, target, since)
+        )
         units[target] = tuple(dict.fromkeys(found))
     return IncidentScope(
         resources=tuple(resources),
@@ -131,13 +135,14 @@ def _behind_load_balancer(aws: AwsClients, dims: dict[str, str]) -> list[str]:
     ]
 
 
-def _alarm_units(details: list[dict[str, Any]], instance: str) -> list[str]:
-    units = []
-    for alarm in details:
+def alarm_processes(alarms: list[dict[str, Any]], instance: str) -> list[str]:
+    """The processes (units) that alarms on `instance` watch, named by their dimensions."""
+    names = []
+    for alarm in alarms:
         dims = alarm.get("dimensions") or {}
         if dims.get("InstanceId") == instance:
-            units += [unit_name(dims[d]) for d in PROCESS_DIMENSIONS if dims.get(d)]
-    return units
+            names += [str(dims[d]) for d in PROCESS_DIMENSIONS if dims.get(d)]
+    return names
 
 
 def systemd_units(

@@ -15,7 +15,7 @@ from agents.offline.templates import is_signal
 from healer.catalog import default_catalog
 from healer.domain import ActionSpec, TargetFacts, TargetKind
 from knowledge_base.signatures import default_signatures
-from tools.scope import PROCESS_DIMENSIONS
+from tools.scope import alarm_processes
 
 SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"] + [
     f"{n}xlarge" for n in (2, 4, 8, 12, 16, 24)
@@ -113,7 +113,10 @@ def _fill(
             return None, f"no earlier launch template version to return to (current {current!r})"
         params["launch_template_version"] = str(int(current) - 1)  # named, so the approver sees it
     elif action == "restart_service" and "service" not in params:
-        unit = _unit_in_logs(evidence, runbook) or _unit_of_alarm(evidence, target)
+        # else the process an alarm on the target watches: the fact the guardrail accepts
+        unit = _unit_in_logs(evidence, runbook) or next(
+            iter(alarm_processes(evidence.alarms, target)), None
+        )
         if unit is None:
             return None, "no systemd unit is named in the logs or by the alarm"
         params["service"] = unit
@@ -285,18 +288,6 @@ def _unit_in_logs(evidence: Evidence, runbook: dict[str, Any]) -> str | None:
     for units in tiers:
         if units:
             return Counter(units).most_common(1)[0][0]
-    return None
-
-
-def _unit_of_alarm(evidence: Evidence, instance: str) -> str | None:
-    """The unit an alarm on the instance watches, by its process dimension (CloudWatch agent
-    procstat `exe`, an application's `service`): the same fact the guardrail accepts."""
-    for alarm in evidence.alarms:
-        dimensions = alarm.get("dimensions") or {}
-        if dimensions.get("InstanceId") == instance:
-            named = [str(dimensions[d]) for d in PROCESS_DIMENSIONS if dimensions.get(d)]
-            if named:
-                return named[0]
     return None
 
 

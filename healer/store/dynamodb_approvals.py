@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from healer.domain import Approval, ApprovalStatus
 from healer.errors import ActionRejected, ConcurrentUpdate
@@ -22,7 +21,6 @@ from healer.store.dynamodb_base import (
     GSI1,
     ID_WIDTH,
     DynamoBase,
-    is_condition_failure,
     new_token,
 )
 from healer.store.protocols import APPROVAL_TRANSITIONS
@@ -50,16 +48,11 @@ class DynamoApprovalStore(DynamoBase):
             "doc": approval.model_dump_json(),
             "token": token,
         }
-        try:
-            self._call(
-                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+        created = self._conditional(
+            self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+        if created is not None or self._landed(f"APPROVAL#{approval.id}", "APPROVAL", token):
             return approval
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            if self._landed(f"APPROVAL#{approval.id}", "APPROVAL", token):
-                return approval
         stored = self.get_approval(approval.id)
         if stored is None or (stored.incident_id, stored.plan_hash) != (
             approval.incident_id,
@@ -162,33 +155,28 @@ class DynamoApprovalStore(DynamoBase):
                 rule(Approval.model_validate_json(item["doc"])).model_dump()
             )
             token = new_token()
-            try:
-                self._call(
-                    self._table.update_item,
-                    Key={"pk": item["pk"], "sk": "APPROVAL"},
-                    UpdateExpression="SET #doc = :doc, #status = :status, #version = :next,"
-                    " #token = :token",
-                    ConditionExpression="#version = :read",
-                    ExpressionAttributeNames={
-                        "#doc": "doc",
-                        "#status": "status",
-                        "#version": "version",
-                        "#token": "token",
-                    },
-                    ExpressionAttributeValues={
-                        ":doc": changed.model_dump_json(),
-                        ":status": changed.status.value,
-                        ":next": int(item["version"]) + 1,
-                        ":read": item["version"],
-                        ":token": token,
-                    },
-                )
+            written = self._conditional(
+                self._table.update_item,
+                Key={"pk": item["pk"], "sk": "APPROVAL"},
+                UpdateExpression="SET #doc = :doc, #status = :status, #version = :next,"
+                " #token = :token",
+                ConditionExpression="#version = :read",
+                ExpressionAttributeNames={
+                    "#doc": "doc",
+                    "#status": "status",
+                    "#version": "version",
+                    "#token": "token",
+                },
+                ExpressionAttributeValues={
+                    ":doc": changed.model_dump_json(),
+                    ":status": changed.status.value,
+                    ":next": int(item["version"]) + 1,
+                    ":read": item["version"],
+                    ":token": token,
+                },
+            )
+            if written is not None or self._landed(item["pk"], "APPROVAL", token):
                 return changed
-            except ClientError as exc:
-                if not is_condition_failure(exc):
-                    raise
-                if self._landed(item["pk"], "APPROVAL", token):
-                    return changed
         raise ConcurrentUpdate(f"approval {approval_id} kept changing under {MAX_RACES} writers")
 
 

@@ -53,7 +53,7 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def is_condition_failure(exc: ClientError) -> bool:
+def _is_condition_failure(exc: ClientError) -> bool:
     """A write's condition did not hold, or a transaction lost a race with another writer."""
     error = exc.response["Error"]
     if error["Code"] == "ConditionalCheckFailedException":
@@ -118,14 +118,21 @@ class DynamoBase:
                 return items[:limit]
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        """One DynamoDB call; a failed condition is the caller's to handle (ClientError), any
-        other failure is ToolUnavailable."""
+    def _conditional(self, operation: Callable[..., Any], **kwargs: Any) -> Any | None:
+        """One conditional write: its response, or None when its condition did not hold (or
+        its transaction lost a race); any other failure is ToolUnavailable."""
         try:
             return operation(**kwargs)
         except ClientError as exc:
-            if is_condition_failure(exc):
-                raise
+            if _is_condition_failure(exc):
+                return None
             raise ToolUnavailable(f"DynamoDB {self._table.name}: {exc}") from exc
         except BotoCoreError as exc:
             raise ToolUnavailable(f"DynamoDB {self._table.name}: {exc}") from exc
+
+    def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
+        """One DynamoDB call; any failure is ToolUnavailable."""
+        response = self._conditional(operation, **kwargs)
+        if response is None:  # only conditional writes can fail a condition
+            raise ToolUnavailable(f"DynamoDB {self._table.name}: a condition failed")
+        return response

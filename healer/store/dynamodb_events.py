@@ -12,14 +12,12 @@ import json
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from healer.store.canonical import raw_dedup_key, raw_json
 from healer.store.dynamodb_base import (
     GSI1,
     ID_WIDTH,
     DynamoBase,
-    is_condition_failure,
     new_token,
 )
 from healer.store.models import EVENT_STATUSES, EventRecord, EventStatus
@@ -58,18 +56,13 @@ class DynamoEventLedger(DynamoBase):
             "token": token,
             **({"incident_id": incident_id} if incident_id else {}),
         }
-        try:
-            self._call(
-                self._table.put_item,
-                Item={**item, "sk": "FIRST", "first": True},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+        first = self._conditional(
+            self._table.put_item,
+            Item={**item, "sk": "FIRST", "first": True},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        if first is not None or self._landed(pk, "FIRST", token):
             return True
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            if self._landed(pk, "FIRST", token):
-                return True
         if status != "duplicate":
             reason = f"{DUPLICATE_NOTE}; {reason}" if reason else DUPLICATE_NOTE
         duplicate = {**item, "status": "duplicate", "reason": reason, "first": False}

@@ -13,12 +13,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from healer.domain import ActionId
 from healer.errors import ActionRejected
 from healer.store.canonical import canonical_json, sortable
-from healer.store.dynamodb_base import DynamoBase, is_condition_failure, new_token
+from healer.store.dynamodb_base import DynamoBase, new_token
 from healer.store.models import FINAL_EXECUTION_STATUSES, ExecutionRecord, ExecutionStatus
 
 
@@ -64,51 +62,41 @@ class DynamoExecutionLedger(DynamoBase):
             "started_at": started_at,
         }
         table = self._table.name
-        try:  # the resource's client takes plain values, as the table does
-            self._call(
-                self._table.meta.client.transact_write_items,
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": table, "Item": on_target}},
-                ],
-            )
-            return _execution(item)
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            if self._landed(key["pk"], key["sk"], token):
-                return _execution(item)
-        try:
-            updated = self._call(
-                self._table.update_item,
-                Key=key,
-                UpdateExpression="ADD attempts :one",
-                ConditionExpression="#a = :a AND #t = :t AND #p = :p",
-                ExpressionAttributeNames={"#a": "action", "#t": "target", "#p": "params"},
-                ExpressionAttributeValues={
-                    ":one": 1,
-                    ":a": plan["action"],
-                    ":t": target,
-                    ":p": plan["params"],
+        created = self._conditional(  # the resource's client takes plain values
+            self._table.meta.client.transact_write_items,
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
                 },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            stored = self._require(incident_id, plan_hash)
-            raise ActionRejected(
-                f"execution {incident_id}/{plan_hash[:12]} was begun as {stored.action.value}"
-                f" on {stored.target} {canonical_json(stored.params)}, not {action.value} on"
-                f" {target} {plan['params']}"
-            ) from exc
-        return _execution(updated["Attributes"])
+                {"Put": {"TableName": table, "Item": on_target}},
+            ],
+        )
+        if created is not None or self._landed(key["pk"], key["sk"], token):
+            return _execution(item)
+        record, updated = self._update(
+            incident_id,
+            plan_hash,
+            UpdateExpression="ADD attempts :one",
+            ConditionExpression="#a = :a AND #t = :t AND #p = :p",
+            ExpressionAttributeNames={"#a": "action", "#t": "target", "#p": "params"},
+            ExpressionAttributeValues={
+                ":one": 1,
+                ":a": plan["action"],
+                ":t": target,
+                ":p": plan["params"],
+            },
+        )
+        if updated:
+            return record
+        raise ActionRejected(
+            f"execution {incident_id}/{plan_hash[:12]} was begun as {record.action.value}"
+            f" on {record.target} {canonical_json(record.params)}, not {action.value} on"
+            f" {target} {plan['params']}"
+        )
 
     def set_external_id(
         self, incident_id: str, plan_hash: str, external_id: str
@@ -119,25 +107,20 @@ class DynamoExecutionLedger(DynamoBase):
             LookupError: no execution was begun for this plan.
             ActionRejected: a different external id is already recorded.
         """
-        try:
-            updated = self._call(
-                self._table.update_item,
-                Key=_key(incident_id, plan_hash),
-                UpdateExpression="SET external_id = :e",
-                ConditionExpression="attribute_exists(pk) AND"
-                " (attribute_not_exists(external_id) OR external_id = :e)",
-                ExpressionAttributeValues={":e": external_id},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            stored = self._require(incident_id, plan_hash)
-            raise ActionRejected(
-                f"execution {incident_id}/{plan_hash[:12]} already has external id"
-                f" {stored.external_id}, not {external_id}"
-            ) from exc
-        return _execution(updated["Attributes"])
+        record, updated = self._update(
+            incident_id,
+            plan_hash,
+            UpdateExpression="SET external_id = :e",
+            ConditionExpression="attribute_exists(pk) AND"
+            " (attribute_not_exists(external_id) OR external_id = :e)",
+            ExpressionAttributeValues={":e": external_id},
+        )
+        if updated:
+            return record
+        raise ActionRejected(
+            f"execution {incident_id}/{plan_hash[:12]} already has external id"
+            f" {record.external_id}, not {external_id}"
+        )
 
     def complete(
         self,
@@ -156,42 +139,47 @@ class DynamoExecutionLedger(DynamoBase):
         """
         if status not in FINAL_EXECUTION_STATUSES:
             raise ValueError(f"status: {status!r} is not one of succeeded, failed")
-        try:
-            updated = self._call(
-                self._table.update_item,
-                Key=_key(incident_id, plan_hash),
-                UpdateExpression="SET #s = :s, #r = :r, finished_at = :f",
-                ConditionExpression="#s = :started",
-                ExpressionAttributeNames={"#s": "status", "#r": "result"},
-                ExpressionAttributeValues={
-                    ":s": status,
-                    ":r": canonical_json(result),
-                    ":f": sortable(at or self._clock(), "at"),
-                    ":started": "started",
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            stored = self._require(incident_id, plan_hash)
-            if stored.status != status:
-                raise ActionRejected(
-                    f"execution {incident_id}/{plan_hash[:12]} already {stored.status}"
-                ) from exc
-            return stored
-        return _execution(updated["Attributes"])
+        record, updated = self._update(
+            incident_id,
+            plan_hash,
+            UpdateExpression="SET #s = :s, #r = :r, finished_at = :f",
+            ConditionExpression="#s = :started",
+            ExpressionAttributeNames={"#s": "status", "#r": "result"},
+            ExpressionAttributeValues={
+                ":s": status,
+                ":r": canonical_json(result),
+                ":f": sortable(at or self._clock(), "at"),
+                ":started": "started",
+            },
+        )
+        if updated or record.status == status:  # the same outcome again is a no-op
+            return record
+        raise ActionRejected(f"execution {incident_id}/{plan_hash[:12]} already {record.status}")
 
     def get_execution(self, incident_id: str, plan_hash: str) -> ExecutionRecord | None:
         """The record, or None."""
         item = self._get(**_key(incident_id, plan_hash))
         return None if item is None else _execution(item)
 
-    def _require(self, incident_id: str, plan_hash: str) -> ExecutionRecord:
-        record = self.get_execution(incident_id, plan_hash)
-        if record is None:
+    def _update(
+        self, incident_id: str, plan_hash: str, **update: Any
+    ) -> tuple[ExecutionRecord, bool]:
+        """A conditional update of an execution: (the record after it, True), or (the
+        record as stored, False) when its condition did not hold.
+
+        Raises:
+            LookupError: no execution was begun for this plan.
+        """
+        key = _key(incident_id, plan_hash)
+        response = self._conditional(
+            self._table.update_item, Key=key, ReturnValues="ALL_NEW", **update
+        )
+        if response is not None:
+            return _execution(response["Attributes"]), True
+        item = self._get(**key)
+        if item is None:
             raise LookupError(f"no execution begun for {incident_id}/{plan_hash[:12]}")
-        return record
+        return _execution(item), False
 
 
 class DynamoLocks(DynamoBase):
@@ -200,38 +188,29 @@ class DynamoLocks(DynamoBase):
     def acquire_lock(self, name: str, owner: str, lease: timedelta, now: datetime) -> bool:
         """Take `name` for `owner` until `now + lease`; False while another owner holds it.
         Taking a lock one already holds renews its lease."""
-        try:
-            self._call(
-                self._table.put_item,
-                Item={
-                    "pk": f"LOCK#{name}",
-                    "sk": "LOCK",
-                    "owner": owner,
-                    "expires_at": sortable(now + lease, "until"),
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #o = :o OR expires_at <= :now",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":o": owner, ":now": sortable(now, "now")},
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            return False
-        return True
+        taken = self._conditional(
+            self._table.put_item,
+            Item={
+                "pk": f"LOCK#{name}",
+                "sk": "LOCK",
+                "owner": owner,
+                "expires_at": sortable(now + lease, "until"),
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #o = :o OR expires_at <= :now",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": owner, ":now": sortable(now, "now")},
+        )
+        return taken is not None
 
     def release_lock(self, name: str, owner: str) -> None:
         """Give `name` back; releasing a lock one does not hold does nothing."""
-        try:
-            self._call(
-                self._table.delete_item,
-                Key={"pk": f"LOCK#{name}", "sk": "LOCK"},
-                ConditionExpression="#o = :o",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":o": owner},
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        self._conditional(
+            self._table.delete_item,
+            Key={"pk": f"LOCK#{name}", "sk": "LOCK"},
+            ConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":o": owner},
+        )
 
 
 def _key(incident_id: str, plan_hash: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from healer.domain import ActionId, Incident, PastAction, Step
 from healer.errors import ConcurrentUpdate
@@ -81,10 +80,9 @@ class DynamoIncidentStore(DynamoBase):
             {"Delete": {"TableName": self._table.name, "Key": key}}
             for key in _stale_resource_keys(stored, incident, index_key)
         ]
-        try:  # the resource's client takes plain values, as the table does
-            self._call(self._table.meta.client.transact_write_items, TransactItems=writes)
-        except ClientError as exc:  # the version condition failed: another writer saved
-            raise self._stale(incident, self.get(incident.id)) from exc
+        transact = self._table.meta.client.transact_write_items  # takes plain values too
+        if self._conditional(transact, TransactItems=writes) is None:
+            raise self._stale(incident, self.get(incident.id))  # another writer saved first
         incident.version = version
 
     def get(self, incident_id: str) -> Incident | None:

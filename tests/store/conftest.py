@@ -67,10 +67,22 @@ def open_contract_store(
         for handle in opened:
             handle.close()
         return
-    endpoint = request.getfixturevalue("dynamodb").meta.client.meta.endpoint_url
-    name = f"healer-{next(_TABLES)}"
-    _dynamodb_resource(endpoint).meta.client.create_table(**table_definition(name))
+    resource, name = request.getfixturevalue("new_dynamodb_table")("healer")
+    endpoint = resource.meta.client.meta.endpoint_url
     yield lambda: DynamoStore(_dynamodb_resource(endpoint), name, clock=FakeClock())
+
+
+@pytest.fixture
+def new_dynamodb_table(dynamodb: Any) -> Callable[[str], tuple[Any, str]]:
+    """Creates a fresh table on the session's moto server: (a resource of its own, name)."""
+
+    def create(prefix: str) -> tuple[Any, str]:
+        resource = _dynamodb_resource(dynamodb.meta.client.meta.endpoint_url)
+        name = f"{prefix}-{next(_TABLES)}"
+        resource.meta.client.create_table(**table_definition(name))
+        return resource, name
+
+    return create
 
 
 @pytest.fixture

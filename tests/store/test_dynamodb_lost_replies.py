@@ -4,21 +4,18 @@ another writer's."""
 
 from __future__ import annotations
 
-import itertools
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
 from healer.domain import ActionId, Approval, ApprovalStatus
-from healer.store.dynamodb import DynamoStore, table_definition
+from healer.store.dynamodb import DynamoStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-_TABLES = itertools.count()
 
 
 class _Body:
@@ -36,21 +33,12 @@ Lossy = Callable[[], tuple[DynamoStore, Callable[[str], None]]]
 
 
 @pytest.fixture
-def lossy(dynamodb: Any) -> Lossy:
+def lossy(new_dynamodb_table: Callable[[str], tuple[Any, str]]) -> Lossy:
     """A fresh store, and `lose(operation)`: its next call of `operation` is applied but
     answered with a 500."""
 
     def make() -> tuple[DynamoStore, Callable[[str], None]]:
-        endpoint = dynamodb.meta.client.meta.endpoint_url
-        resource = boto3.resource(
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        name = f"lossy-{next(_TABLES)}"
-        resource.meta.client.create_table(**table_definition(name))
+        resource, name = new_dynamodb_table("lossy")
         armed: dict[str, str | None] = {"operation": None}
 
         def lose_the_reply(request: Any, **_: Any) -> AWSResponse | None:
