@@ -125,59 +125,93 @@ class DynamoApprovalStore(DynamoBase):
             ActionRejected: the move is not allowed, the approval does not exist, or it is
                 not in `from_status` (e.g. already CONSUMED: approvals are single-use).
         """
-        at = require_utc(at, "at")
-        if to_status not in APPROVAL_TRANSITIONS.get(from_status, frozenset()):
-            raise ActionRejected(
-                f"approval {approval_id}: {from_status.value} -> {to_status.value}"
-                " is not an allowed transition"
-            )
+        return self._change(
+            approval_id, _transition_rule(approval_id, from_status, to_status, by, at)
+        )
 
-        def move(approval: Approval) -> Approval:
-            if approval.status != from_status:
-                raise ActionRejected(
-                    f"approval {approval_id} is {approval.status.value}, not {from_status.value}:"
-                    f" cannot move it to {to_status.value}"
-                )
-            update: dict[str, Any] = {"status": to_status}
-            if from_status is ApprovalStatus.PENDING:
-                update |= {"decided_by": by, "decided_at": at}
-            return approval.model_copy(update=update)
-
-        return self._change(approval_id, move)
+    def transition_write(
+        self,
+        approval_id: str,
+        from_status: ApprovalStatus,
+        to_status: ApprovalStatus,
+        by: str | None,
+        at: datetime,
+    ) -> tuple[dict[str, Any], Approval]:
+        """The transaction item of `transition` (for a bigger transaction) and the approval it
+        writes; the item's condition fails if the approval changed since it was read."""
+        rule = _transition_rule(approval_id, from_status, to_status, by, at)
+        update, changed, _ = self._change_write(approval_id, rule)
+        return {"Update": {"TableName": self._table.name, **update}}, changed
 
     def _change(self, approval_id: str, rule: Callable[[Approval], Approval]) -> Approval:
         """Apply `rule` to the stored approval and write the result if nobody wrote since."""
         for _ in range(MAX_RACES):
-            item = self._get(f"APPROVAL#{approval_id}", "APPROVAL")
-            if item is None:
-                raise ActionRejected(f"approval {approval_id} does not exist")
-            changed = Approval.model_validate(
-                rule(Approval.model_validate_json(item["doc"])).model_dump()
-            )
-            token = new_token()
-            written = self._conditional(
-                self._table.update_item,
-                Key={"pk": item["pk"], "sk": "APPROVAL"},
-                UpdateExpression="SET #doc = :doc, #status = :status, #version = :next,"
-                " #token = :token",
-                ConditionExpression="#version = :read",
-                ExpressionAttributeNames={
-                    "#doc": "doc",
-                    "#status": "status",
-                    "#version": "version",
-                    "#token": "token",
-                },
-                ExpressionAttributeValues={
-                    ":doc": changed.model_dump_json(),
-                    ":status": changed.status.value,
-                    ":next": int(item["version"]) + 1,
-                    ":read": item["version"],
-                    ":token": token,
-                },
-            )
-            if written is not None or self._landed(item["pk"], "APPROVAL", token):
+            update, changed, token = self._change_write(approval_id, rule)
+            written = self._conditional(self._table.update_item, **update)
+            if written is not None or self._landed(update["Key"]["pk"], "APPROVAL", token):
                 return changed
         raise ConcurrentUpdate(f"approval {approval_id} kept changing under {MAX_RACES} writers")
+
+    def _change_write(
+        self, approval_id: str, rule: Callable[[Approval], Approval]
+    ) -> tuple[dict[str, Any], Approval, str]:
+        """The conditional update that writes `rule` applied to the stored approval."""
+        item = self._get(f"APPROVAL#{approval_id}", "APPROVAL")
+        if item is None:
+            raise ActionRejected(f"approval {approval_id} does not exist")
+        changed = Approval.model_validate(
+            rule(Approval.model_validate_json(item["doc"])).model_dump()
+        )
+        token = new_token()
+        update = {
+            "Key": {"pk": item["pk"], "sk": "APPROVAL"},
+            "UpdateExpression": "SET #doc = :doc, #status = :status, #version = :next,"
+            " #token = :token",
+            "ConditionExpression": "#version = :read",
+            "ExpressionAttributeNames": {
+                "#doc": "doc",
+                "#status": "status",
+                "#version": "version",
+                "#token": "token",
+            },
+            "ExpressionAttributeValues": {
+                ":doc": changed.model_dump_json(),
+                ":status": changed.status.value,
+                ":next": int(item["version"]) + 1,
+                ":read": item["version"],
+                ":token": token,
+            },
+        }
+        return update, changed, token
+
+
+def _transition_rule(
+    approval_id: str,
+    from_status: ApprovalStatus,
+    to_status: ApprovalStatus,
+    by: str | None,
+    at: datetime,
+) -> Callable[[Approval], Approval]:
+    """The change `transition` makes; ActionRejected for a move that is never allowed."""
+    at = require_utc(at, "at")
+    if to_status not in APPROVAL_TRANSITIONS.get(from_status, frozenset()):
+        raise ActionRejected(
+            f"approval {approval_id}: {from_status.value} -> {to_status.value}"
+            " is not an allowed transition"
+        )
+
+    def move(approval: Approval) -> Approval:
+        if approval.status != from_status:
+            raise ActionRejected(
+                f"approval {approval_id} is {approval.status.value}, not {from_status.value}:"
+                f" cannot move it to {to_status.value}"
+            )
+        update: dict[str, Any] = {"status": to_status}
+        if from_status is ApprovalStatus.PENDING:
+            update |= {"decided_by": by, "decided_at": at}
+        return approval.model_copy(update=update)
+
+    return move
 
 
 def _in_utc(approval: Approval) -> Approval:

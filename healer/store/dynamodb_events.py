@@ -41,25 +41,10 @@ class DynamoEventLedger(DynamoBase):
         if status not in EVENT_STATUSES:
             raise ValueError(f"status: {status!r} is not one of {', '.join(EVENT_STATUSES)}")
         key = dedup_key or raw_dedup_key(raw)
-        number = self._next_id("events")
-        pk, token = f"EVENT#{key}", new_token()
-        item = {
-            "pk": pk,
-            "gsi1pk": "EVENTS",
-            "gsi1sk": f"{number:0{ID_WIDTH}d}",
-            "id": number,
-            "dedup_key": key,
-            "status": status,
-            "reason": reason,
-            "raw": raw_json(raw),
-            "received_at": self._now(),
-            "token": token,
-            **({"incident_id": incident_id} if incident_id else {}),
-        }
+        item = self.delivery_item(key, status, reason, incident_id, raw)
+        pk, token = item["pk"], item["token"]
         first = self._conditional(
-            self._table.put_item,
-            Item={**item, "sk": "FIRST", "first": True},
-            ConditionExpression="attribute_not_exists(pk)",
+            self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
         if first is not None or self._landed(pk, "FIRST", token):
             return True
@@ -68,6 +53,32 @@ class DynamoEventLedger(DynamoBase):
         duplicate = {**item, "status": "duplicate", "reason": reason, "first": False}
         self._call(self._table.put_item, Item={**duplicate, "sk": f"DELIVERY#{item['gsi1sk']}"})
         return False
+
+    def delivery_item(
+        self,
+        dedup_key: str,
+        status: EventStatus,
+        reason: str,
+        incident_id: str | None,
+        raw: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The item of a first delivery of `dedup_key`, to write only if none exists."""
+        number = self._next_id("events")
+        return {
+            "pk": f"EVENT#{dedup_key}",
+            "sk": "FIRST",
+            "first": True,
+            "gsi1pk": "EVENTS",
+            "gsi1sk": f"{number:0{ID_WIDTH}d}",
+            "id": number,
+            "dedup_key": dedup_key,
+            "status": status,
+            "reason": reason,
+            "raw": raw_json(raw),
+            "received_at": self._now(),
+            "token": new_token(),
+            **({"incident_id": incident_id} if incident_id else {}),
+        }
 
     def seen(self, dedup_key: str) -> bool:
         """Whether any delivery with this key was recorded."""

@@ -39,19 +39,57 @@ class DynamoExecutionLedger(DynamoBase):
             ValueError: `action` is not a catalog action id.
             ActionRejected: this plan was begun with another action, target or parameters.
         """
+        writes, item = self.begin_writes(incident_id, plan_hash, action, target, params, at)
+        created = self._conditional(  # the resource's client takes plain values
+            self._table.meta.client.transact_write_items, TransactItems=writes
+        )
+        if created is not None or self._landed(item["pk"], item["sk"], item["token"]):
+            return _execution(item)
+        record, updated = self._update(
+            incident_id,
+            plan_hash,
+            UpdateExpression="ADD attempts :one",
+            ConditionExpression="#a = :a AND #t = :t AND #p = :p",
+            ExpressionAttributeNames={"#a": "action", "#t": "target", "#p": "params"},
+            ExpressionAttributeValues={
+                ":one": 1,
+                ":a": item["action"],
+                ":t": target,
+                ":p": item["params"],
+            },
+        )
+        if updated:
+            return record
+        raise ActionRejected(
+            f"execution {incident_id}/{plan_hash[:12]} was begun as {record.action.value}"
+            f" on {record.target} {canonical_json(record.params)}, not {item['action']} on"
+            f" {target} {item['params']}"
+        )
+
+    def begin_writes(
+        self,
+        incident_id: str,
+        plan_hash: str,
+        action: ActionId | str,
+        target: str,
+        params: dict[str, Any],
+        at: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The transaction items that record a new intent (conditional on none existing) and
+        the execution item they write (`begin`, or a bigger transaction)."""
         action = ActionId(action)
-        key = _key(incident_id, plan_hash)
-        plan = {"action": action.value, "target": target, "params": canonical_json(params)}
-        started_at, token = sortable(at or self._clock(), "at"), new_token()
+        started_at = sortable(at or self._clock(), "at")
         item = {
-            **key,
-            **plan,
+            **_key(incident_id, plan_hash),
+            "action": action.value,
+            "target": target,
+            "params": canonical_json(params),
             "incident_id": incident_id,
             "plan_hash": plan_hash,
             "status": "started",
             "started_at": started_at,
             "attempts": 1,
-            "token": token,
+            "token": new_token(),
         }
         on_target = {  # the actions on a target, in time, read exactly by `past_actions`
             "pk": f"TARGET#{target}",
@@ -62,41 +100,17 @@ class DynamoExecutionLedger(DynamoBase):
             "started_at": started_at,
         }
         table = self._table.name
-        created = self._conditional(  # the resource's client takes plain values
-            self._table.meta.client.transact_write_items,
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {"Put": {"TableName": table, "Item": on_target}},
-            ],
-        )
-        if created is not None or self._landed(key["pk"], key["sk"], token):
-            return _execution(item)
-        record, updated = self._update(
-            incident_id,
-            plan_hash,
-            UpdateExpression="ADD attempts :one",
-            ConditionExpression="#a = :a AND #t = :t AND #p = :p",
-            ExpressionAttributeNames={"#a": "action", "#t": "target", "#p": "params"},
-            ExpressionAttributeValues={
-                ":one": 1,
-                ":a": plan["action"],
-                ":t": target,
-                ":p": plan["params"],
+        writes = [
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
             },
-        )
-        if updated:
-            return record
-        raise ActionRejected(
-            f"execution {incident_id}/{plan_hash[:12]} was begun as {record.action.value}"
-            f" on {record.target} {canonical_json(record.params)}, not {action.value} on"
-            f" {target} {plan['params']}"
-        )
+            {"Put": {"TableName": table, "Item": on_target}},
+        ]
+        return writes, item
 
     def set_external_id(
         self, incident_id: str, plan_hash: str, external_id: str

@@ -32,6 +32,19 @@ class DynamoIncidentStore(DynamoBase):
         Raises:
             ConcurrentUpdate: the stored version is not the one this copy was read at.
         """
+        writes = self.save_writes(incident)
+        transact = self._table.meta.client.transact_write_items  # takes plain values too
+        if self._conditional(transact, TransactItems=writes) is None:
+            raise self._stale(incident, self.get(incident.id))  # another writer saved first
+        incident.version += 1
+
+    def save_writes(self, incident: Incident) -> builtins.list[dict[str, Any]]:
+        """The transaction items that save `incident` at its next version, conditional on the
+        version it was read at (`save`, or a bigger transaction).
+
+        Raises:
+            ConcurrentUpdate: the stored version is already another one.
+        """
         opened_at = sortable(incident.opened_at, "opened_at")
         version = incident.version + 1
         closed = incident.closed_at is not None or incident.step is Step.DONE
@@ -80,10 +93,7 @@ class DynamoIncidentStore(DynamoBase):
             {"Delete": {"TableName": self._table.name, "Key": key}}
             for key in _stale_resource_keys(stored, incident, index_key)
         ]
-        transact = self._table.meta.client.transact_write_items  # takes plain values too
-        if self._conditional(transact, TransactItems=writes) is None:
-            raise self._stale(incident, self.get(incident.id))  # another writer saved first
-        incident.version = version
+        return writes
 
     def get(self, incident_id: str) -> Incident | None:
         """The incident, or None."""

@@ -14,13 +14,18 @@ from pydantic import ValidationError
 
 from healer.domain import AuditEvent
 from healer.store.audit_key import AuditKey, process_audit_key
+from healer.store.audit_records import (
+    audit_report,
+    event_for_verify,
+    event_from_record,
+    head_from_record,
+)
 from healer.store.canonical import canonical_json
-from healer.store.chain import GENESIS_HASH, build_event, head_problems, seal_head, verify_log
+from healer.store.chain import GENESIS_HASH, build_event, seal_head
 from healer.store.digest_sinks import DigestSink
-from healer.store.digests import build_digest, digest_problems, digest_reason, sha256
-from healer.store.models import AuditProblem, AuditReport, LogHead
+from healer.store.digests import build_digest, digest_reason, sha256
+from healer.store.models import AuditProblem, AuditReport
 from healer.store.sqlite_base import SqliteBase, utc_now
-from healer.store.sqlite_rows import audit_from_row, audit_from_row_for_verify, head_from_row
 from healer.store.sqlite_schema import AUDIT_TRIGGERS
 
 
@@ -120,7 +125,7 @@ class SqliteAuditLog(SqliteBase):
 
     def _reseal(self, db: sqlite3.Connection, key: bytes, event: AuditEvent) -> None:
         try:
-            head = head_from_row(db.execute("SELECT * FROM audit_head").fetchone())
+            head = head_from_record(db.execute("SELECT * FROM audit_head").fetchone())
         except ValidationError:
             head = None  # tampered with; verify reports it
         digests, name, body_sha, digest_gseq = (
@@ -163,7 +168,7 @@ class SqliteAuditLog(SqliteBase):
             rows = db.execute(
                 "SELECT * FROM audit WHERE incident_id = ? ORDER BY seq", (incident_id,)
             ).fetchall()
-        return [audit_from_row(row) for row in rows]
+        return [event_from_record(row) for row in rows]
 
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event."""
@@ -181,7 +186,7 @@ class SqliteAuditLog(SqliteBase):
         key = self._audit_key.secret()
         with self._read() as db:
             events = [
-                audit_from_row_for_verify(row)
+                event_for_verify(row)
                 for row in db.execute("SELECT * FROM audit ORDER BY gseq").fetchall()
             ]
             head_row = db.execute("SELECT * FROM audit_head").fetchone()
@@ -198,28 +203,5 @@ class SqliteAuditLog(SqliteBase):
             AuditProblem(problem=f"{row['problem']} at {row['found_at']} (restored)")
             for row in findings
         ]
-        problems += verify_log(key, events)
-        try:
-            head: LogHead | None = head_from_row(head_row)
-            problems += head_problems(key, head, events)
-        except ValidationError:
-            head = None
-            problems.append(AuditProblem(problem="signed head unreadable: it was edited"))
-        files: builtins.list[tuple[str, bytes]] = []
-        if self._digests is not None:
-            files = [
-                (name, body)
-                for name in self._digests.names()
-                if (body := self._digests.read(name)) is not None
-            ]
-            problems += digest_problems(key, files, events, head, self._digests.location)
-        if incident_id is not None:
-            events = [e for e in events if e.incident_id == incident_id]
-            problems = [p for p in problems if p.incident_id in (None, incident_id)]
-        return AuditReport(
-            ok=not problems,
-            incidents_checked=1 if incident_id else len({e.incident_id for e in events}),
-            events_checked=len(events),
-            digests_checked=len(files),
-            problems=problems,
-        )
+        head = None if head_row is None else dict(head_row)
+        return audit_report(key, events, head, self._digests, problems, incident_id)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from pydantic import ValidationError
-
-from healer.domain import ActionId, ActionProposal, Approval, ApprovalStatus, AuditEvent
-from healer.store.models import EventRecord, ExecutionRecord, LogHead
+from healer.domain import ActionId, ActionProposal, Approval, ApprovalStatus
+from healer.store.models import EventRecord, ExecutionRecord
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -70,57 +67,3 @@ def execution_from_row(row: sqlite3.Row) -> ExecutionRecord:
         finished_at=parse_time(row["finished_at"]),
         attempts=row["attempts"],
     )
-
-
-def audit_from_row(row: sqlite3.Row) -> AuditEvent:
-    """An `AuditEvent` from an `audit` row; ValueError if the row cannot be read."""
-    return AuditEvent(
-        gseq=row["gseq"],
-        incident_id=row["incident_id"],
-        seq=row["seq"],
-        kind=row["kind"],
-        actor=row["actor"],
-        at=_time(row["at"]),
-        data=json.loads(row["data"]),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
-
-
-_UNREADABLE_AT = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def audit_from_row_for_verify(row: sqlite3.Row) -> AuditEvent:
-    """Like `audit_from_row`, but an unreadable row becomes an event whose hash cannot match.
-
-    A row whose time or data no longer parses was altered; substituting placeholders lets
-    the chain check report it as a hash mismatch instead of stopping the verification.
-    """
-    try:
-        return audit_from_row(row)
-    except (ValueError, ValidationError):
-        data: Any
-        try:
-            data = json.loads(row["data"])
-        except ValueError:
-            data = None
-        try:
-            at = _time(row["at"])
-        except (TypeError, ValueError):
-            at = _UNREADABLE_AT
-        return AuditEvent(
-            gseq=row["gseq"],
-            incident_id=row["incident_id"],
-            seq=row["seq"],
-            kind=str(row["kind"]),
-            actor=str(row["actor"]),
-            at=at,
-            data=data if isinstance(data, dict) else {"unreadable": str(row["data"])},
-            prev_hash=str(row["prev_hash"]),
-            hash=str(row["hash"]),
-        )
-
-
-def head_from_row(row: sqlite3.Row | None) -> LogHead | None:
-    """The signed head from the `audit_head` row, or None if there is none."""
-    return None if row is None else LogHead(**{key: row[key] for key in LogHead.model_fields})

@@ -91,3 +91,12 @@ def test_a_first_begin_is_one_attempt(lossy: Lossy) -> None:
     lose("TransactWriteItems")
     record = store.begin("inc-1", "h1", ActionId.RESTART_SERVICE, "i-1", {}, at=T0)
     assert record.attempts == 1
+
+
+def test_an_audit_append_is_one_event(lossy: Lossy) -> None:
+    store, lose = lossy()
+    lose("TransactWriteItems")
+    store.append("inc-1", "incident_opened", "system", {})
+    store.append("inc-1", "diagnosed", "system", {})
+    assert [(e.gseq, e.seq) for e in store.events("inc-1")] == [(1, 1), (2, 2)]
+    assert store.verify().ok

@@ -129,3 +129,21 @@ def test_racing_saves_of_one_copy_keep_one(open_contract_store: Callable[[], Any
     assert saved, "every save lost the race"
     assert stored.version == 1 + len(saved)  # no save overwrote another silently
     assert stored.requested_by in {s.requested_by for s in saved}
+
+
+def test_racing_appends_make_one_chain_that_verifies(
+    open_contract_store: Callable[[], Any],
+) -> None:
+    handles = [open_contract_store() for _ in range(RACERS)]
+
+    def append_three(handle: Any) -> list[Any]:
+        incident = f"inc-{handles.index(handle) % 3}"
+        return [handle.append(incident, "diagnosed", "agent", {"n": n}) for n in range(3)]
+
+    appended = [event for events in _race(handles, append_three) for event in events]
+
+    assert sorted(e.gseq for e in appended) == list(range(1, 3 * RACERS + 1))
+    for incident in ("inc-0", "inc-1", "inc-2"):
+        seqs = [e.seq for e in handles[0].events(incident)]
+        assert seqs == list(range(1, len(seqs) + 1))
+    assert handles[0].verify().ok

@@ -1,0 +1,355 @@
+"""The audit log in DynamoDB: the same keyed chain, signed head and digests as in SQLite.
+
+Items, all under `AUDIT#` keys (IAM denies deleting or updating the log's items):
+- `AUDIT#LOG`, `<gseq>`: one event; the slot is written only if empty, so two containers
+  racing for the next place in the chain cannot both take it (the loser reads again).
+- `AUDIT#INCIDENT#<id>`, `<seq>`: the incident's event number `seq` is at `gseq`; also
+  written only if empty, so an incident's numbers never repeat. Its first one is indexed, to
+  list the incidents in order.
+- `AUDIT#HEAD`: the signed head, written with every append. A genuine head further on than
+  the log (its tail was deleted) places the next event after it, so the gap stays visible.
+- `AUDIT#DIGEST`, `<number>`: a signed digest, written in the same transaction as the event
+  it covers, then uploaded to the digest sink (S3 with Object Lock) and marked uploaded; a
+  digest whose upload failed stays pending and goes with the next one (or the sweeper's
+  `upload_pending_digests`), so a sink outage never loses an anchor or an event.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from pydantic import ValidationError
+
+from healer.domain import AuditEvent
+from healer.errors import ConcurrentUpdate, ToolUnavailable
+from healer.store.audit_key import AuditKey, process_audit_key
+from healer.store.audit_records import (
+    audit_report,
+    event_for_verify,
+    event_from_record,
+    head_from_record,
+)
+from healer.store.canonical import canonical_json
+from healer.store.chain import GENESIS_HASH, build_event, head_is_valid, seal_head
+from healer.store.digest_sinks import DigestSink
+from healer.store.digests import build_digest, digest_reason, sha256
+from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, new_token
+from healer.store.models import AuditProblem, AuditReport
+from healer.store.sqlite_base import utc_now
+
+log = logging.getLogger(__name__)
+
+LOG, HEAD, DIGESTS = "AUDIT#LOG", "AUDIT#HEAD", "AUDIT#DIGEST"
+INCIDENTS = "AUDIT#INCIDENTS"
+MAX_RACES = 50
+"""Appends lost to other writers before giving up; each loss means another event landed."""
+
+
+def _slot(number: int) -> str:
+    return f"{number:0{ID_WIDTH}d}"
+
+
+def _incident_pk(incident_id: str) -> str:
+    return f"AUDIT#INCIDENT#{incident_id}"
+
+
+Entry = tuple[str, str, str, dict[str, Any], datetime]
+"""One event to append: incident id, kind, actor, data, time."""
+
+
+@dataclass(frozen=True)
+class PendingAppend:
+    """Events ready to go at the end of the log: the writes of one transaction."""
+
+    events: list[AuditEvent]
+    writes: list[dict[str, Any]]
+    token: str
+    digest: bool
+
+
+class DynamoAuditLog(DynamoBase):
+    """`AuditLog` over DynamoDB.
+
+    Args:
+        resource, table_name, clock: as for `DynamoBase`.
+        audit_key: The HMAC key's source (Secrets Manager on AWS); None for a random key of
+            this process only.
+        digests: Where signed digests go (`S3DigestSink` on AWS); None writes and checks none.
+        digest_every: A digest is written every this many events (and at every close).
+    """
+
+    def __init__(
+        self,
+        resource: Any,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        audit_key: AuditKey | None = None,
+        digests: DigestSink | None = None,
+        digest_every: int = 100,
+    ) -> None:
+        if digest_every < 1:
+            raise ValueError(f"digest_every: {digest_every}; it must be at least 1")
+        super().__init__(resource, table_name, clock=clock)
+        self._audit_key = audit_key or process_audit_key()
+        self._digests = digests
+        self._digest_every = digest_every
+
+    def append(
+        self,
+        incident_id: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        at: datetime | None = None,
+    ) -> AuditEvent:
+        """Append an event at the end of the log, reseal the head, write a digest when due.
+
+        Raises:
+            ValueError: `kind` is not in `AUDIT_KINDS`, `actor` is empty, a time is naive,
+                or `data` is not JSON-serialisable (nothing was appended).
+            ConcurrentUpdate: other writers kept taking the next place in the log.
+            ToolUnavailable: DynamoDB failed (nothing was appended).
+        """
+        entry = (incident_id, kind, actor, data, at or self._clock())
+        for attempt in range(MAX_RACES):
+            pending = self.prepare_append([entry])
+            if self.commit(pending, pending.writes):
+                return pending.events[0]
+            time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 10)))
+        raise ConcurrentUpdate(f"audit log: {MAX_RACES} writers took the next place first")
+
+    def prepare_append(self, entries: builtins.list[Entry]) -> PendingAppend:
+        """The writes that append `entries`, in order, after the log's current end (ValueError
+        for an event `build_event` refuses). Another writer may take the place first: the
+        transaction then fails as a whole (`commit`)."""
+        key, table, token = self._audit_key.secret(), self._table.name, new_token()
+        gseq, prev_hash = self._end(key)
+        anchor = self._last(DIGESTS)
+        digests = int(anchor["number"]) if anchor else 0
+        name, body_sha = (anchor["name"], anchor["sha256"]) if anchor else (None, None)
+        digest_gseq = int(anchor["head_gseq"]) if anchor else 0
+        seqs: dict[str, int] = {}
+        events: list[AuditEvent] = []
+        writes: list[dict[str, Any]] = []
+        digest_due = False
+        for incident_id, kind, actor, data, at in entries:
+            if incident_id not in seqs:
+                mine = self._last(_incident_pk(incident_id))
+                seqs[incident_id] = int(mine["sk"]) if mine else 0
+            event = build_event(
+                key,
+                incident_id,
+                kind,
+                actor,
+                data,
+                at,
+                prev_gseq=gseq,
+                prev_seq=seqs[incident_id],
+                prev_hash=prev_hash,
+            )
+            events.append(event)
+            gseq, prev_hash, seqs[incident_id] = event.gseq, event.hash, event.seq
+            writes += [
+                _put_new(table, {**_log_item(event), "token": token}),
+                _put_new(table, _pointer_item(event)),
+            ]
+            reason = digest_reason(event, self._digest_every)
+            if self._digests is not None and reason is not None:
+                name, body = build_digest(
+                    key,
+                    digests + 1,
+                    event,
+                    self._clock(),
+                    reason,
+                    self._incidents_since(digest_gseq, events),
+                    (name, body_sha),
+                )
+                digests, body_sha, digest_gseq = digests + 1, sha256(body), event.gseq
+                writes.append(_put_new(table, _digest_item(digests, name, body, event.gseq)))
+                digest_due = True
+        head = seal_head(key, gseq, prev_hash, digests, name, body_sha, digest_gseq).model_dump()
+        # the log's slots serialise appends; the head follows the winner
+        writes.append({"Put": {"TableName": table, "Item": {"pk": HEAD, "sk": "HEAD", **head}}})
+        return PendingAppend(events, writes, token, digest_due)
+
+    def commit(self, pending: PendingAppend, writes: builtins.list[dict[str, Any]]) -> bool:
+        """Write `writes` (the pending appends' and any others) in one transaction; False if
+        a condition failed (nothing was written). A transaction whose reply was lost is
+        recognised by the token on its first event. Uploads the digests it wrote."""
+        transact = self._table.meta.client.transact_write_items
+        done = self._conditional(transact, TransactItems=writes) is not None
+        if not done:
+            first = _slot(pending.events[0].gseq)
+            done = self._landed(LOG, first, pending.token) is not None
+        if done and pending.digest:
+            self.upload_pending_digests()
+        return done
+
+    def upload_pending_digests(self) -> int:
+        """Upload the digests not yet in the sink, oldest first; how many went. A failing
+        sink is logged and leaves them pending (the next digest or the sweeper retries)."""
+        if self._digests is None:
+            return 0
+        pending = self._query(
+            KeyConditionExpression=Key("pk").eq(DIGESTS),
+            FilterExpression=Attr("uploaded").eq(False),
+            ConsistentRead=True,
+        )
+        for count, item in enumerate(pending):
+            body = str(item["body"]).encode()
+            try:
+                self._digests.write(item["name"], body)
+            except ToolUnavailable as exc:
+                if self._digests.read(item["name"]) != body:  # not written by an earlier try
+                    log.warning("audit digest %s left pending: %s", item["name"], exc)
+                    return count
+            self._call(
+                self._table.update_item,
+                Key={"pk": DIGESTS, "sk": item["sk"]},
+                UpdateExpression="SET uploaded = :true",
+                ExpressionAttributeValues={":true": True},
+            )
+        return len(pending)
+
+    def events(self, incident_id: str) -> builtins.list[AuditEvent]:
+        """The incident's events in `seq` order; ValueError if one cannot be read."""
+        pointers = self._query(
+            KeyConditionExpression=Key("pk").eq(_incident_pk(incident_id)), ConsistentRead=True
+        )
+        items = self._batch_get([{"pk": LOG, "sk": _slot(int(p["gseq"]))} for p in pointers])
+        return sorted((event_from_record(item) for item in items), key=lambda e: e.seq)
+
+    def incident_ids(self) -> builtins.list[str]:
+        """Incidents with audit events, in order of their first event (from the index, which
+        may lag a moment behind the log)."""
+        items = self._query(IndexName=GSI1, KeyConditionExpression=Key("gsi1pk").eq(INCIDENTS))
+        return [str(item["incident_id"]) for item in items]
+
+    def verify(self, incident_id: str | None = None) -> AuditReport:
+        """Verify the whole log, its signed head and its digests (uploading pending digests
+        first). With `incident_id`, report that incident's problems and those of the log."""
+        key = self._audit_key.secret()
+        self.upload_pending_digests()
+        events = [
+            event_for_verify(item)
+            for item in self._query(KeyConditionExpression=Key("pk").eq(LOG), ConsistentRead=True)
+        ]
+        problems = [
+            AuditProblem(
+                problem=f"digest {item['name']} is in the store but not yet in the sink"
+                " (its upload failed; it is retried)"
+            )
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(DIGESTS),
+                FilterExpression=Attr("uploaded").eq(False),
+                ConsistentRead=True,
+            )
+        ]
+        head = self._get(HEAD, "HEAD")
+        return audit_report(key, events, head, self._digests, problems, incident_id)
+
+    def _end(self, key: bytes) -> tuple[int, str]:
+        """Where the next event goes: after the log's last event or, when the signed head is
+        genuine and further on (the tail was deleted), after the head, so the deletion stays
+        a visible gap instead of being written over."""
+        last = self._last(LOG)
+        end = (int(last["gseq"]), str(last["hash"])) if last else (0, GENESIS_HASH)
+        try:
+            head = head_from_record(self._get(HEAD, "HEAD"))
+        except (ValidationError, KeyError):
+            return end  # edited; verify reports it
+        if head is not None and head.gseq > end[0] and head_is_valid(key, head):
+            return head.gseq, head.hash
+        return end
+
+    def _last(self, pk: str) -> dict[str, Any] | None:
+        found = self._call(
+            self._table.query,
+            KeyConditionExpression=Key("pk").eq(pk),
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items: list[dict[str, Any]] = found["Items"]
+        return items[0] if items else None
+
+    def _incidents_since(self, gseq: int, batch: builtins.list[AuditEvent]) -> dict[str, int]:
+        """Each incident's newest `seq` among the events after `gseq`, this `batch` included."""
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(LOG) & Key("sk").gt(_slot(gseq)),
+            ProjectionExpression="incident_id, seq",
+            ConsistentRead=True,
+        )
+        newest: dict[str, int] = {}
+        stored = [(str(item["incident_id"]), int(item["seq"])) for item in items]
+        for incident, seq in [*stored, *((e.incident_id, e.seq) for e in batch)]:
+            newest[incident] = max(newest.get(incident, 0), seq)
+        return newest
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """The items at `keys` (consistent reads, 100 keys a call, unprocessed keys retried)."""
+        found: list[dict[str, Any]] = []
+        client = self._table.meta.client
+        for start in range(0, len(keys), 100):
+            batch = {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            request = {self._table.name: batch}
+            while request:
+                page = self._call(client.batch_get_item, RequestItems=request)
+                found += page["Responses"].get(self._table.name, [])
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+
+def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+    }
+
+
+def _log_item(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "pk": LOG,
+        "sk": _slot(event.gseq),
+        "gseq": event.gseq,
+        "incident_id": event.incident_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+        "data": canonical_json(event.data),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def _pointer_item(event: AuditEvent) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": _incident_pk(event.incident_id),
+        "sk": _slot(event.seq),
+        "gseq": event.gseq,
+    }
+    if event.seq == 1:
+        item |= {"gsi1pk": INCIDENTS, "gsi1sk": _slot(event.gseq), "incident_id": event.incident_id}
+    return item
+
+
+def _digest_item(number: int, name: str, body: bytes, head_gseq: int) -> dict[str, Any]:
+    return {
+        "pk": DIGESTS,
+        "sk": _slot(number),
+        "number": number,
+        "name": name,
+        "body": body.decode(),
+        "sha256": sha256(body),
+        "head_gseq": head_gseq,
+        "uploaded": False,
+    }
