@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -65,6 +65,28 @@ class HealerSettings(BaseSettings):
         Path(".healer/audit-digests"), description="signed audit digests, outside the store"
     )
     audit_digest_every: int = Field(100, ge=1, description="a digest every N audit events")
+    store_backend: Literal["sqlite", "dynamodb"] = Field(
+        "sqlite", description="sqlite (embedded) | dynamodb (`store_table`; the AWS deployment)"
+    )
+    store_table: str | None = Field(None, description="the DynamoDB store table (AWS)")
+    idempotency_table: str | None = Field(
+        None, description="the DynamoDB table of the Lambda handlers' idempotency records (AWS)"
+    )
+    state_machine_arn: str | None = Field(None, description="the healer's Step Functions workflow")
+    audit_key_secret_arn: str | None = Field(
+        None, description="Secrets Manager secret holding the audit HMAC key (AWS)"
+    )
+    audit_digest_bucket: str | None = Field(
+        None, description="S3 bucket (Object Lock) of the signed audit digests (AWS)"
+    )
+    audit_digest_prefix: str = "audit-digests/"
+    audit_digest_retain_days: int | None = Field(
+        None, ge=1, description="Object Lock retention of each digest, in days (AWS)"
+    )
+    slack_secret_arn: str | None = Field(
+        None, description="Secrets Manager secret: {signing_secret, bot_token, app_token}"
+    )
+    slack_channel: str | None = Field(None, description="Slack channel of incident messages")
 
     @classmethod
     def settings_customise_sources(

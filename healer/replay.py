@@ -21,7 +21,7 @@ from healer.domain import Incident, Step
 from healer.errors import ActionRejected
 from healer.knowledge import runbook_knowledge
 from healer.sandbox import CHANGES_LOG_GROUP, Sandbox, WorldCall
-from healer.store import SqliteStore
+from healer.store import Store
 from healer.workflow.approvals import approve, expire_if_due, reject
 from healer.workflow.ingest import IngestResult, ingest
 from healer.workflow.runner import StepListener, run_incident
@@ -57,7 +57,7 @@ class ReplayResult:
 
 def sandbox_services(
     sandbox: Sandbox,
-    store: SqliteStore,
+    store: Store,
     settings: HealerSettings,
     *,
     channel: ApprovalChannel,
@@ -105,7 +105,7 @@ def sandbox_services(
 def sandbox_for(
     case: Case,
     case_path: Path,
-    store: SqliteStore,
+    store: Store,
     settings: HealerSettings,
     channel: ApprovalChannel | None = None,
     world: str | None = None,
@@ -135,7 +135,7 @@ def sandbox_for(
 def replay_case(
     case: Case,
     case_path: Path,
-    store: SqliteStore,
+    store: Store,
     settings: HealerSettings,
     *,
     channel: ApprovalChannel | None = None,

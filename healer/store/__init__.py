@@ -1,6 +1,6 @@
 """The store: protocols for incidents, events, approvals, executions and the audit log,
-the SQLite adapter of the embedded runtime, the DynamoDB adapter of the AWS deployment (all but the
-audit log so far), audit key sources and digest sinks."""
+the SQLite adapter of the embedded runtime, the DynamoDB adapter of the AWS deployment, audit key
+sources and digest sinks."""
 
 from healer.store.audit_key import (
     AuditKey,
@@ -30,6 +30,9 @@ from healer.store.protocols import (
 )
 from healer.store.sqlite import SqliteStore
 
+Store = SqliteStore | DynamoStore
+"""What the workflow runs on: either adapter, with the same contract (tests/store)."""
+
 __all__ = [
     "APPROVAL_TRANSITIONS",
     "GENESIS_HASH",
@@ -53,5 +56,6 @@ __all__ = [
     "SecretsManagerAuditKey",
     "SqliteStore",
     "StaticAuditKey",
+    "Store",
     "raw_dedup_key",
 ]

@@ -96,6 +96,19 @@ class DynamoApprovalStore(DynamoBase):
         item = self._get(f"APPROVAL#{approval_id}", "APPROVAL")
         return None if item is None else Approval.model_validate_json(item["doc"])
 
+    def set_task_token(self, approval_id: str, task_token: str) -> None:
+        """Keep the Step Functions task token that waits for this approval's decision. It stays
+        in the store: the Slack button carries the approval id only."""
+        self._call(
+            self._table.put_item,
+            Item={"pk": f"APPROVAL#{approval_id}", "sk": "TASK_TOKEN", "task_token": task_token},
+        )
+
+    def task_token(self, approval_id: str) -> str | None:
+        """The task token waiting for this approval's decision, or None (not waiting yet)."""
+        item = self._get(f"APPROVAL#{approval_id}", "TASK_TOKEN")
+        return None if item is None else str(item["task_token"])
+
     def for_incident(self, incident_id: str) -> Approval | None:
         """The incident's most recently requested approval, or None. The index is eventually
         consistent: one another container created a moment ago may not be listed yet."""

@@ -90,6 +90,11 @@ class DynamoEventLedger(DynamoBase):
         )
         return bool(found["Items"])
 
+    def first_delivery(self, dedup_key: str) -> EventRecord | None:
+        """The first delivery recorded with this key, or None."""
+        item = self._get(f"EVENT#{dedup_key}", "FIRST")
+        return None if item is None else _event(item)
+
     def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
         """The newest deliveries first. The index is eventually consistent: a delivery
         another container recorded a moment ago may not be listed yet (`seen` is exact)."""

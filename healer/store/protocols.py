@@ -88,6 +88,10 @@ class EventLedger(Protocol):
         """Whether any delivery with this key was recorded."""
         ...
 
+    def first_delivery(self, dedup_key: str) -> EventRecord | None:
+        """The first delivery recorded with this key (the one that decided its fate), or None."""
+        ...
+
     def list_events(self, limit: int = 100) -> list[EventRecord]:
         """The newest deliveries first."""
         ...

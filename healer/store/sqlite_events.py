@@ -50,6 +50,14 @@ class SqliteEventLedger(SqliteBase):
             row = db.execute("SELECT 1 FROM events WHERE dedup_key = ?", (dedup_key,)).fetchone()
         return row is not None
 
+    def first_delivery(self, dedup_key: str) -> EventRecord | None:
+        """The first delivery recorded with this key, or None."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT * FROM events WHERE dedup_key = ? AND first = 1", (dedup_key,)
+            ).fetchone()
+        return None if row is None else event_from_row(row)
+
     def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
         """The newest deliveries first."""
         with self._read() as db:

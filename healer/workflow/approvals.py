@@ -59,6 +59,31 @@ def settle(services: Services, incident: Incident) -> bool:
     return True
 
 
+def end_wait(services: Services, incident: Incident) -> Incident:
+    """The workflow stopped waiting for a decision (Step Functions timed the wait out, at the
+    approval's TTL): a still pending approval expires now; a decided one is settled."""
+    approval = services.store.get_approval(incident.approval_id) if incident.approval_id else None
+    if approval is not None and approval.status == ApprovalStatus.PENDING:
+        try:
+            services.store.transition(
+                approval.id,
+                ApprovalStatus.PENDING,
+                ApprovalStatus.EXPIRED,
+                None,
+                services.clock(),
+            )
+            services.store.append(
+                incident.id,
+                "expired",
+                "system:approvals",
+                {"approval_id": approval.id, "expired_at": approval.expires_at.isoformat()},
+            )
+        except ActionRejected:
+            pass  # decided in the meantime: settled by what was decided
+    settle(services, incident)
+    return incident
+
+
 def expire_if_due(services: Services, incident: Incident) -> bool:
     """Expire a pending approval past its deadline. True if the incident closed as expired."""
     return settle(services, incident) and incident.outcome == Outcome.EXPIRED

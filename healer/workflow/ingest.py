@@ -33,6 +33,7 @@ class IngestResult(BaseModel):
     reason: str
     incident_id: str | None = None
     alarm: str | None = None
+    dedup_key: str | None = None
 
 
 def new_incident_id(now: datetime) -> str:
@@ -61,7 +62,9 @@ def ingest(services: Services, raw: Any) -> IngestResult:
             "system:ingest",
             {"alarm": event.alarm_name, "dedup_key": event.dedup_key, "reason": drop},
         )
-        return IngestResult(status="suppressed", reason=drop, alarm=event.alarm_name)
+        return IngestResult(
+            status="suppressed", reason=drop, alarm=event.alarm_name, dedup_key=event.dedup_key
+        )
     resources = resources_of(services, event)
     for _ in range(SAVE_ATTEMPTS):
         incident, joined = _open_or_join(services, event, resources)
@@ -89,12 +92,14 @@ def ingest(services: Services, raw: Any) -> IngestResult:
                 status="duplicate",
                 reason=f"already received ({event.dedup_key})",
                 alarm=event.alarm_name,
+                dedup_key=event.dedup_key,
             )
         return IngestResult(
             status="correlated" if joined else "opened",
             reason=f"joined open incident {incident.id}" if joined else "new incident",
             incident_id=incident.id,
             alarm=event.alarm_name,
+            dedup_key=event.dedup_key,
         )
     raise ConcurrentUpdate(f"{event.dedup_key}: the incident kept changing; delivery not taken")
 
@@ -102,7 +107,10 @@ def ingest(services: Services, raw: Any) -> IngestResult:
 def _duplicate(services: Services, event: AlarmEvent, raw: Any) -> IngestResult:
     services.store.record(event.dedup_key, "duplicate", "already received", None, _as_dict(raw))
     return IngestResult(
-        status="duplicate", reason=f"already received ({event.dedup_key})", alarm=event.alarm_name
+        status="duplicate",
+        reason=f"already received ({event.dedup_key})",
+        alarm=event.alarm_name,
+        dedup_key=event.dedup_key,
     )
 
 

@@ -12,7 +12,7 @@ from strands.models.model import Model
 from healer.catalog import Catalog
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.policy import PolicySettings
-from healer.store import SqliteStore
+from healer.store import Store
 from knowledge_base.retriever import Retriever
 from knowledge_base.runbooks import Runbook
 from tools.autoscaling_actions import InstanceRefresh, start_instance_refresh
@@ -57,7 +57,7 @@ def utc_now() -> datetime:
 
 @dataclass
 class Services:
-    store: SqliteStore
+    store: Store
     aws: AwsClients
     catalog: Catalog
     retriever: Retriever

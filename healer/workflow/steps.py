@@ -304,18 +304,39 @@ def remediate(services: Services, incident: Incident) -> Incident:
 
 
 def verify(services: Services, incident: Incident) -> Incident:
-    """The alarms must return to OK within the action's verification window."""
+    """The alarms must return to OK within the action's verification window (polled here)."""
+    deadline = time.monotonic() + _verify_window(services, incident)
+    while True:
+        states = alarm_states(services.aws.cloudwatch, incident.alarms)
+        if all(state == "OK" for state in states.values()) or time.monotonic() >= deadline:
+            return _verified(services, incident, states)
+        time.sleep(services.verify_poll_seconds)
+
+
+def verify_once(services: Services, incident: Incident) -> Incident:
+    """One look at the alarms (Step Functions waits between looks): the incident moves on once
+    they are OK or the window since the action finished is over; else it stays at verify."""
+    states = alarm_states(services.aws.cloudwatch, incident.alarms)
+    finished = (incident.execution or {}).get("finished_at")
+    since = datetime.fromisoformat(finished) if finished else services.clock()
+    deadline = since + timedelta(seconds=_verify_window(services, incident))
+    if all(state == "OK" for state in states.values()) or services.clock() >= deadline:
+        return _verified(services, incident, states)
+    return incident
+
+
+def _verify_window(services: Services, incident: Incident) -> float:
     plan = _plan(incident)
     assert plan.action is not None
     window = float(services.catalog[plan.action.action].verify_within_seconds)
     if services.verify_timeout_cap_seconds is not None:
         window = min(window, services.verify_timeout_cap_seconds)
-    deadline = time.monotonic() + window
-    while True:
-        states = alarm_states(services.aws.cloudwatch, incident.alarms)
-        if all(state == "OK" for state in states.values()) or time.monotonic() >= deadline:
-            break
-        time.sleep(services.verify_poll_seconds)
+    return window
+
+
+def _verified(services: Services, incident: Incident, states: dict[str, str]) -> Incident:
+    plan = _plan(incident)
+    assert plan.action is not None
     recovered = all(state == "OK" for state in states.values())
     services.store.append(
         incident.id, "verified", "system:verify", {"alarms": states, "recovered": recovered}
@@ -323,6 +344,7 @@ def verify(services: Services, incident: Incident) -> Incident:
     if recovered:
         incident.outcome = Outcome.RESOLVED
     else:
+        window = _verify_window(services, incident)
         services.store.append(
             incident.id,
             "escalated",
@@ -333,6 +355,28 @@ def verify(services: Services, incident: Incident) -> Incident:
             },
         )
         incident.outcome = Outcome.ESCALATED
+    incident.step = Step.CLOSE
+    return incident
+
+
+def fail(services: Services, incident: Incident, error: dict[str, Any]) -> Incident:
+    """A step failed for good (its retries spent): record why and escalate, so the incident
+    closes instead of being lost. A failure while remediating is recorded as the action's."""
+    reason = f"{error.get('Error', 'error')}: {str(error.get('Cause', ''))[:1500]}"
+    if incident.step is Step.REMEDIATE:
+        services.store.append(
+            incident.id,
+            "action_failed",
+            "system:workflow",
+            {"reason": reason, "step": incident.step},
+        )
+    services.store.append(
+        incident.id,
+        "escalated",
+        "system:workflow",
+        {"reason": f"the {incident.step} step failed: {reason}"},
+    )
+    incident.outcome = Outcome.ESCALATED
     incident.step = Step.CLOSE
     return incident
 

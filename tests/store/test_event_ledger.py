@@ -70,3 +70,13 @@ def test_a_listing_limit_of_zero_lists_nothing(store: EventLedger) -> None:
     store.record(KEY, "accepted", "", "inc-1", RAW)
     assert store.list_events(limit=0) == []
     assert len(store.list_events(limit=1)) == 1
+
+
+def test_the_first_delivery_of_a_key_is_found_by_it(store: EventLedger) -> None:
+    assert store.first_delivery(KEY) is None
+    store.record(KEY, "accepted", "opened", "inc-1", RAW)
+    store.record(KEY, "accepted", "", None, RAW)
+
+    first = store.first_delivery(KEY)
+
+    assert first is not None and (first.status, first.incident_id) == ("accepted", "inc-1")

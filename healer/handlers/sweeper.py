@@ -1,0 +1,84 @@
+"""Lambda, on a schedule: the backstop that leaves nothing stuck.
+
+Expires approvals past their deadline (and resumes their workflow), uploads audit digests a
+sink outage left pending, restarts the workflow of an open incident that has none running
+(a crash between ingest and the start, an execution that failed), and publishes how many
+approvals are waiting (the healer's own alarm watches it).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from healer.domain import Step
+from healer.handlers.runtime import (
+    aws_store,
+    logger,
+    metrics,
+    resume_workflow,
+    runtime,
+    start_workflow,
+    tracer,
+)
+from healer.workflow.approvals import expire_if_due
+from healer.workflow.services import Services
+
+STUCK_AFTER = timedelta(minutes=15)
+"""An open incident with no running workflow for this long is restarted at its step."""
+SCANNED = 500
+
+
+class SweepReport(BaseModel):
+    digests_uploaded: int = 0
+    approvals_waiting: int = 0
+    approvals_expired: int = 0
+    workflows_restarted: list[str] = []
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = sweep(runtime.services())
+    metrics.add_metric(
+        name="ApprovalsWaiting", unit=MetricUnit.Count, value=report.approvals_waiting
+    )
+    logger.info("swept", extra=report.model_dump())
+    return report.model_dump()
+
+
+def sweep(services: Services) -> SweepReport:
+    report = SweepReport(digests_uploaded=aws_store(services).upload_pending_digests())
+    running = _running_executions()
+    now = services.clock()
+    for incident in services.store.list(limit=SCANNED):
+        if incident.step is Step.DONE:
+            continue
+        if incident.step is Step.AWAIT_APPROVAL:
+            if expire_if_due(services, incident):
+                report.approvals_expired += 1
+                resume_workflow(services, incident)
+            else:
+                report.approvals_waiting += 1
+            continue
+        has_workflow = any(name.startswith(f"{incident.id}-") for name in running)
+        if not has_workflow and now - incident.opened_at >= STUCK_AFTER:
+            name = f"{incident.id}-resume-{incident.version}"
+            start_workflow(name, incident)
+            report.workflows_restarted.append(incident.id)
+    return report
+
+
+def _running_executions() -> list[str]:
+    """The names of the workflow executions running now (each begins with its incident id)."""
+    pages = (
+        runtime.stepfunctions()
+        .get_paginator("list_executions")
+        .paginate(stateMachineArn=runtime.settings().state_machine_arn, statusFilter="RUNNING")
+    )
+    return [execution["name"] for page in pages for execution in page["executions"]]
