@@ -57,3 +57,9 @@ clean:
 .PHONY: redteam
 redteam: $(STAMP)
 	$(BIN)/healer eval --suite redteam --report reports/redteam
+
+# The Lambda package (build/lambda/healer-lambda.zip) from infra/lambda/requirements.txt; fails
+# when a handler's import graph reaches a test or sandbox library; prints size and import time.
+.PHONY: package
+package: $(STAMP)
+	$(BIN)/python infra/lambda/package.py

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from healer import render
 from healer.cases import find_case, load_case
@@ -20,7 +21,7 @@ from healer.eval_command import eval_command
 from healer.kb_cli import kb_app
 from healer.model_cli import ensure_model, model_failures_exit
 from healer.replay import replay_case, sandbox_for
-from healer.store import SqliteStore
+from healer.store import Store
 from healer.workflow.approvals import approve as approve_incident
 from healer.workflow.approvals import reject as reject_incident
 from healer.workflow.runner import run_incident
@@ -46,7 +47,7 @@ def _settings(**overrides: str) -> HealerSettings:
         raise _fail(f"invalid configuration: {exc}") from exc
 
 
-def _store(settings: HealerSettings) -> SqliteStore:
+def _store(settings: HealerSettings) -> Store:
     try:
         return configured_store(settings)
     except ConfigError as exc:
@@ -75,7 +76,7 @@ class _PrintingChannel(RecordingChannel):
 def _replay(
     case_ref: str,
     settings: HealerSettings,
-    store: SqliteStore,
+    store: Store,
     interactive: bool,
     wait: bool = False,
 ) -> list[Incident]:
@@ -243,3 +244,78 @@ def reject(incident_id: str, as_user: Annotated[str, typer.Option("--as", help=A
 def events(limit: int = 30) -> None:
     """Delivered events, accepted or not, each with the reason."""
     render.event_table(console, _store(_settings()).list_events(limit))
+
+
+deploy_app = typer.Typer(help="The serverless deployment on AWS.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
+
+
+@deploy_app.command("check")
+def deploy_check() -> None:
+    """What the deployment needs (settings, table, secrets, buckets, model access, knowledge
+    base, Slack) and what is missing; exit 1 while anything is."""
+    import boto3
+
+    from healer.deploy_check import deployment_checks
+
+    settings = _settings()
+    checks = deployment_checks(settings, boto3.session.Session(region_name=settings.region))
+    for check in checks:
+        mark = "[green]ok[/]     " if check.ok else "[bold red]missing[/]"
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def run(
+    events_file: Annotated[Path, typer.Argument(help="EventBridge alarm event(s): JSON or NDJSON")],
+    aws: Annotated[
+        bool, typer.Option("--aws", help="on the real account: boto3 clients, DynamoDB store")
+    ] = False,
+) -> None:
+    """Ingest alarm events and heal their incidents with the local runner, on the account of
+    your AWS credentials (the store, audit key and digest bucket of `healer deploy check`).
+    An action that needs approval waits for it in Slack."""
+    from healer.aws_services import aws_services
+    from healer.workflow.ingest import ingest
+
+    settings = _settings(**({"store_backend": "dynamodb"} if aws else {}))
+    if settings.store_backend != "dynamodb":
+        raise _fail("run needs --aws or HEALER_STORE_BACKEND=dynamodb (a sandbox: `healer replay`)")
+    raw_events = _read_events(events_file)
+    try:
+        services = aws_services(settings, channel=_PrintingChannel())
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    with model_failures_exit():
+        for raw in raw_events:
+            outcome = ingest(services, raw)
+            render.ingest_line(console, outcome)
+            if outcome.status != "opened" or outcome.incident_id is None:
+                continue
+            incident = run_incident(services, outcome.incident_id)
+            render.incident_report(console, incident, services.store.events(incident.id))
+
+
+def _read_events(path: Path) -> list[object]:
+    """One EventBridge event (a JSON object), a JSON list of them, or one per line."""
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"{path}: {exc}") from exc
+    try:
+        parsed = json.loads(text)
+        return parsed if isinstance(parsed, list) else [parsed]
+    except ValueError:
+        pass
+    events: list[object] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise _fail(f"{path}:{number}: not JSON ({exc.msg})") from exc
+    return events

@@ -1,17 +1,19 @@
-"""The store as configured: SQLite with the audit key and the digest directory of the settings."""
+"""The store as configured: SQLite with the audit key and the digest directory of the settings,
+or the deployment's DynamoDB store (`store_backend = "dynamodb"`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from healer.config import HealerSettings
-from healer.store import LocalDigestDirectory, SqliteStore
+from healer.store import LocalDigestDirectory, SqliteStore, Store
 
 
 def configured_store(
     settings: HealerSettings, path: Path | None = None, digest_dir: Path | None = None
-) -> SqliteStore:
-    """Open the store at `path` (default `store_path`) with the configured audit key.
+) -> Store:
+    """Open the store at `path` (default `store_path`) with the configured audit key; with
+    `store_backend = "dynamodb"`, the deployment's table, audit key secret and digest bucket.
 
     Digests go to `digest_dir` (default `audit_digest_dir`); a throwaway store (one eval
     case) passes a directory of its own, as its log starts afresh.
@@ -21,6 +23,12 @@ def configured_store(
             older schema.
         ToolUnavailable: the database cannot be opened.
     """
+    if settings.store_backend == "dynamodb":
+        import boto3
+
+        from healer.aws_services import aws_store  # the AWS libraries only when asked for
+
+        return aws_store(settings, boto3.session.Session(region_name=settings.region))
     key = settings.audit_key_source()
     key.secret()  # fail now, with a clear message, rather than at the first append
     path = path or settings.store_path
