@@ -42,8 +42,10 @@ holdout: $(STAMP)
 stress: $(STAMP)
 	for run in $$(seq 20); do $(BIN)/pytest -q -p no:cacheprovider tests/workflow/test_exactly_once.py || exit 1; done
 
-# Retrieval quality and latency (numbers in BENCHMARKS.md); the dev eval's speed.
+# Retrieval quality and latency (numbers in BENCHMARKS.md); the dev eval's speed; the Lambda
+# package's size and cold import.
 bench: $(STAMP)
+	$(BIN)/python infra/lambda/package.py
 	$(BIN)/healer kb eval
 	$(BIN)/python -m evals.bench_kb
 	$(BIN)/python -m evals.bench_kb --sweep
