@@ -57,9 +57,9 @@ def event_for_verify(record: Mapping[str, Any]) -> AuditEvent:
         except (TypeError, ValueError, KeyError):
             at = _UNREADABLE_AT
         return AuditEvent(
-            gseq=int(record["gseq"]),
+            gseq=_number(record.get("gseq")),
             incident_id=str(record.get("incident_id")),
-            seq=int(record.get("seq", 0)),
+            seq=_number(record.get("seq")),
             kind=str(record.get("kind")),
             actor=str(record.get("actor")),
             at=at,
@@ -67,6 +67,13 @@ def event_for_verify(record: Mapping[str, Any]) -> AuditEvent:
             prev_hash=str(record.get("prev_hash")),
             hash=str(record.get("hash")),
         )
+
+
+def _number(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def head_from_record(record: Mapping[str, Any] | None) -> LogHead | None:

@@ -161,11 +161,14 @@ def _sequence_problems(events: Sequence[AuditEvent]) -> list[AuditProblem]:
     present: dict[str, set[int]] = {}
     newest: dict[str, int] = {}
     for event in events:
-        present.setdefault(event.incident_id, set()).add(event.seq)
-        if event.seq < newest.get(event.incident_id, 0):
+        seqs = present.setdefault(event.incident_id, set())
+        if event.seq in seqs:
+            problems.append(_at(event, "sequence repeated: another event has this number"))
+        elif event.seq < newest.get(event.incident_id, 0):
             problems.append(
                 _at(event, f"sequence out of order: after #{newest[event.incident_id]}")
             )
+        seqs.add(event.seq)
         newest[event.incident_id] = max(newest.get(event.incident_id, 0), event.seq)
     for incident_id, seqs in present.items():
         problems.extend(

@@ -12,6 +12,8 @@ Items, all under `AUDIT#` keys (IAM denies deleting or updating the log's items)
   it covers, then uploaded to the digest sink (S3 with Object Lock) and marked uploaded; a
   digest whose upload failed stays pending and goes with the next one (or the sweeper's
   `upload_pending_digests`), so a sink outage never loses an anchor or an event.
+- `AUDIT#FINDING`, `<time>`: what an append found wrong (a missing or forged head), reported by
+  every verify from then on.
 """
 
 from __future__ import annotations
@@ -42,12 +44,12 @@ from healer.store.chain import GENESIS_HASH, build_event, head_is_valid, seal_he
 from healer.store.digest_sinks import DigestSink
 from healer.store.digests import build_digest, digest_reason, sha256
 from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, new_token
-from healer.store.models import AuditProblem, AuditReport
+from healer.store.models import AuditProblem, AuditReport, LogHead
 from healer.store.sqlite_base import utc_now
 
 log = logging.getLogger(__name__)
 
-LOG, HEAD, DIGESTS = "AUDIT#LOG", "AUDIT#HEAD", "AUDIT#DIGEST"
+LOG, HEAD, DIGESTS, FINDINGS = "AUDIT#LOG", "AUDIT#HEAD", "AUDIT#DIGEST", "AUDIT#FINDING"
 INCIDENTS = "AUDIT#INCIDENTS"
 MAX_RACES = 50
 """Appends lost to other writers before giving up; each loss means another event landed."""
@@ -55,6 +57,10 @@ MAX_RACES = 50
 
 def _slot(number: int) -> str:
     return f"{number:0{ID_WIDTH}d}"
+
+
+def _is_slot(sort_key: str) -> bool:
+    return len(sort_key) == ID_WIDTH and sort_key.isdigit()
 
 
 def _incident_pk(incident_id: str) -> str:
@@ -191,7 +197,10 @@ class DynamoAuditLog(DynamoBase):
             first = _slot(pending.events[0].gseq)
             done = self._landed(LOG, first, pending.token) is not None
         if done and pending.digest:
-            self.upload_pending_digests()
+            try:
+                self.upload_pending_digests()
+            except ToolUnavailable as exc:  # the events are in; their digest stays pending
+                log.warning("audit digests left pending: %s", exc)
         return done
 
     def upload_pending_digests(self) -> int:
@@ -209,7 +218,11 @@ class DynamoAuditLog(DynamoBase):
             try:
                 self._digests.write(item["name"], body)
             except ToolUnavailable as exc:
-                if self._digests.read(item["name"]) != body:  # not written by an earlier try
+                try:
+                    written = self._digests.read(item["name"]) == body  # by an earlier try
+                except ToolUnavailable:
+                    written = False
+                if not written:
                     log.warning("audit digest %s left pending: %s", item["name"], exc)
                     return count
             self._call(
@@ -226,7 +239,12 @@ class DynamoAuditLog(DynamoBase):
             KeyConditionExpression=Key("pk").eq(_incident_pk(incident_id)), ConsistentRead=True
         )
         items = self._batch_get([{"pk": LOG, "sk": _slot(int(p["gseq"]))} for p in pointers])
-        return sorted((event_from_record(item) for item in items), key=lambda e: e.seq)
+        events = sorted((event_from_record(item) for item in items), key=lambda e: e.seq)
+        claimed = sorted(int(p["sk"]) for p in pointers)
+        ours = all(e.incident_id == incident_id for e in events)
+        if not ours or [e.seq for e in events] != claimed:
+            raise ValueError(f"audit log of {incident_id}: its index was altered (audit verify)")
+        return events
 
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event (from the index, which
@@ -235,15 +253,40 @@ class DynamoAuditLog(DynamoBase):
         return [str(item["incident_id"]) for item in items]
 
     def verify(self, incident_id: str | None = None) -> AuditReport:
-        """Verify the whole log, its signed head and its digests (uploading pending digests
-        first). With `incident_id`, report that incident's problems and those of the log."""
+        """Verify the whole log, its index, its signed head and its digests (uploading pending
+        digests first). With `incident_id`, report that incident's problems and the log's.
+
+        The head is read before and after the log: an append landing in between (another
+        container at work) makes it read again rather than report a truncation that is not.
+        """
         key = self._audit_key.secret()
-        self.upload_pending_digests()
-        events = [
-            event_for_verify(item)
-            for item in self._query(KeyConditionExpression=Key("pk").eq(LOG), ConsistentRead=True)
-        ]
+        try:
+            self.upload_pending_digests()
+        except ToolUnavailable as exc:
+            log.warning("audit digests left pending: %s", exc)
+        for _ in range(5):
+            head = self._get(HEAD, "HEAD")
+            items = self._query(KeyConditionExpression=Key("pk").eq(LOG), ConsistentRead=True)
+            if self._get(HEAD, "HEAD") == head:
+                break
         problems = [
+            AuditProblem(problem=f"log item {item['sk']!r} is not an audit event: not the healer's")
+            for item in items
+            if not _is_slot(item["sk"])
+        ]
+        events = [
+            event_for_verify({"gseq": int(item["sk"]), **item})
+            for item in items
+            if _is_slot(item["sk"])
+        ]
+        problems += self._index_problems(events)
+        problems += [
+            AuditProblem(problem=f"{item['problem']} (found at {item['sk'].split('#')[0]})")
+            for item in self._query(
+                KeyConditionExpression=Key("pk").eq(FINDINGS), ConsistentRead=True
+            )
+        ]
+        problems += [
             AuditProblem(
                 problem=f"digest {item['name']} is in the store but not yet in the sink"
                 " (its upload failed; it is retried)"
@@ -254,43 +297,108 @@ class DynamoAuditLog(DynamoBase):
                 ConsistentRead=True,
             )
         ]
-        head = self._get(HEAD, "HEAD")
         return audit_report(key, events, head, self._digests, problems, incident_id)
+
+    def _index_problems(self, events: builtins.list[AuditEvent]) -> builtins.list[AuditProblem]:
+        """Where the per-incident index disagrees with the log: a missing or redirected entry
+        would hide an event from the incident's timeline or show another's in it."""
+        problems: list[AuditProblem] = []
+        for incident_id in dict.fromkeys(e.incident_id for e in events):
+            items = self._query(
+                KeyConditionExpression=Key("pk").eq(_incident_pk(incident_id)),
+                ConsistentRead=True,
+            )
+            pointers = {int(p["sk"]): int(p.get("gseq", 0)) for p in items if _is_slot(p["sk"])}
+            mine = [e for e in events if e.incident_id == incident_id]
+            problems += [
+                AuditProblem(
+                    incident_id=incident_id,
+                    seq=e.seq,
+                    kind=e.kind,
+                    gseq=e.gseq,
+                    problem="missing from the incident's index (edited)",
+                )
+                for e in mine
+                if pointers.get(e.seq) != e.gseq
+            ]
+            indexed = {(e.seq, e.gseq) for e in mine}
+            problems += [
+                AuditProblem(
+                    incident_id=incident_id,
+                    seq=seq,
+                    problem=f"the incident's index points at log #{gseq}, which is not this event",
+                )
+                for seq, gseq in sorted(pointers.items())
+                if (seq, gseq) not in indexed
+            ]
+        return problems
 
     def _end(self, key: bytes) -> tuple[int, str]:
         """Where the next event goes: after the log's last event or, when the signed head is
         genuine and further on (the tail was deleted), after the head, so the deletion stays
-        a visible gap instead of being written over."""
+        a visible gap instead of being written over. A log whose head is missing or forged is
+        still appended to (the healer must not stop), and that is recorded for verify."""
         last = self._last(LOG)
         end = (int(last["gseq"]), str(last["hash"])) if last else (0, GENESIS_HASH)
+        for pause in (0.0, 0.05):  # a racing append's head may show a moment after its event
+            time.sleep(pause)
+            head, genuine = self._head(key)
+            if head is not None and genuine and head.gseq > end[0]:
+                return head.gseq, head.hash
+            at_end = genuine and head is not None and head.gseq == end[0]
+            if last is None or at_end:
+                return end
+        state = "missing" if head is None else "not genuine or not at the log's end"
+        self._record_finding(f"the signed head was {state} when log #{end[0] + 1} was added")
+        return end
+
+    def _head(self, key: bytes) -> tuple[LogHead | None, bool]:
+        """The stored head, and whether it is genuine (signed with the key)."""
         try:
             head = head_from_record(self._get(HEAD, "HEAD"))
         except (ValidationError, KeyError):
-            return end  # edited; verify reports it
-        if head is not None and head.gseq > end[0] and head_is_valid(key, head):
-            return head.gseq, head.hash
-        return end
+            return None, False
+        return head, head is not None and head_is_valid(key, head)
+
+    def _record_finding(self, problem: str) -> None:
+        """Keep what the log's writer found wrong, for every verify to report."""
+        self._call(
+            self._table.put_item,
+            Item={"pk": FINDINGS, "sk": f"{self._now()}#{new_token()[:8]}", "problem": problem},
+        )
 
     def _last(self, pk: str) -> dict[str, Any] | None:
-        found = self._call(
-            self._table.query,
-            KeyConditionExpression=Key("pk").eq(pk),
-            ScanIndexForward=False,
-            Limit=1,
-            ConsistentRead=True,
-        )
-        items: list[dict[str, Any]] = found["Items"]
-        return items[0] if items else None
+        """The item of `pk` in the highest numbered slot; items not in a slot (not the
+        healer's) are passed over."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+            "Limit": 10,
+        }
+        while True:
+            page = self._call(self._table.query, **query)
+            for item in page["Items"]:
+                if _is_slot(item["sk"]) and (pk != LOG or {"gseq", "hash"} <= item.keys()):
+                    found: dict[str, Any] = item
+                    return found
+            if "LastEvaluatedKey" not in page:
+                return None
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _incidents_since(self, gseq: int, batch: builtins.list[AuditEvent]) -> dict[str, int]:
         """Each incident's newest `seq` among the events after `gseq`, this `batch` included."""
         items = self._query(
             KeyConditionExpression=Key("pk").eq(LOG) & Key("sk").gt(_slot(gseq)),
-            ProjectionExpression="incident_id, seq",
+            ProjectionExpression="sk, incident_id, seq",
             ConsistentRead=True,
         )
         newest: dict[str, int] = {}
-        stored = [(str(item["incident_id"]), int(item["seq"])) for item in items]
+        stored = [
+            (str(item["incident_id"]), int(item["seq"]))
+            for item in items
+            if _is_slot(item["sk"]) and {"incident_id", "seq"} <= item.keys()
+        ]
         for incident, seq in [*stored, *((e.incident_id, e.seq) for e in batch)]:
             newest[incident] = max(newest.get(incident, 0), seq)
         return newest

@@ -174,3 +174,70 @@ def _set(name: str, attribute: str, value: Any) -> dict[str, Any]:
         "ExpressionAttributeNames": {name: attribute},
         "ExpressionAttributeValues": {":" + name[1:]: value},
     }
+
+
+def pointer(incident_id: str, seq: int) -> dict[str, str]:
+    return {"pk": f"AUDIT#INCIDENT#{incident_id}", "sk": f"{seq:020d}"}
+
+
+def test_a_deleted_index_entry_is_named_even_after_its_number_is_reused(
+    open_log: Opened,
+) -> None:
+    store, table, _ = open_log
+    table.delete_item(Key=pointer("inc-2", 4))
+    assert "inc-2 #4 (approved), log #9: missing from the incident's index (edited)" in lines(
+        store.verify()
+    )
+
+    store.append("inc-2", "closed", "system", {})  # takes #4 again: the index says it is free
+
+    report = store.verify()
+    assert reported(report, "inc-2 #4 (approved), log #9: missing from the incident's index")
+    assert reported(report, "inc-2 #4 (closed), log #10: sequence repeated")
+
+
+def test_an_index_entry_pointing_at_another_event_is_named(open_log: Opened) -> None:
+    store, table, _ = open_log
+    table.put_item(Item={**pointer("inc-2", 4), "gseq": 5})  # inc-1's "closed"
+
+    report = store.verify()
+    assert reported(report, "inc-2 #4 (approved), log #9: missing from the incident's index")
+    assert reported(report, "inc-2 #4 (?): the incident's index points at log #5")
+    with pytest.raises(ValueError, match="index was altered"):
+        store.events("inc-2")
+
+
+def test_an_item_that_is_not_an_event_is_named_and_does_not_stop_the_log(
+    open_log: Opened,
+) -> None:
+    store, table, _ = open_log
+    table.put_item(Item={"pk": LOG, "sk": "~junk"})
+
+    assert store.append("inc-2", "closed", "system", {}).gseq == 10
+    assert reported(store.verify(), "log item '~junk' is not an audit event")
+
+
+def test_a_deleted_tail_and_head_stay_reported_after_the_next_append(open_log: Opened) -> None:
+    store, table, _ = open_log
+    table.delete_item(Key=slot(9))
+    table.delete_item(Key=pointer("inc-2", 4))
+    table.delete_item(Key={"pk": "AUDIT#HEAD", "sk": "HEAD"})
+
+    store.append("inc-2", "closed", "system", {})
+
+    assert reported(store.verify(), "the signed head was missing when log #9 was added")
+
+
+def test_a_sink_outage_at_a_close_loses_no_event_and_raises_nothing(open_log: Opened) -> None:
+    store, _, sink = open_log
+
+    def unreachable(name: str) -> bytes | None:
+        raise ToolUnavailable("s3: unreachable")
+
+    sink.down = True
+    sink.read = unreachable  # type: ignore[method-assign]
+    event = store.append("inc-2", "closed", "system", {})  # a digest is due at every close
+
+    assert event.gseq == 10 and store.events("inc-2")[-1].kind == "closed"
+    del sink.read  # readable again, still refusing writes
+    assert reported(store.verify(), "is in the store but not yet in the sink")
