@@ -28,7 +28,8 @@ def _waiting(services: Services, incident_id: str) -> tuple[Incident, Approval]:
 def settle(services: Services, incident: Incident) -> bool:
     """Move a waiting incident on when its approval is decided or past its deadline (expiry =
     reject). True if the incident moved (and was saved)."""
-    assert incident.approval_id is not None
+    if incident.step is not Step.AWAIT_APPROVAL or incident.approval_id is None:
+        return False  # decided and moved on already: a late expiry or decision changes nothing
     approval = services.store.get_approval(incident.approval_id)
     now = services.clock()
     if approval is None:
@@ -62,7 +63,9 @@ def settle(services: Services, incident: Incident) -> bool:
 def end_wait(services: Services, incident: Incident) -> Incident:
     """The workflow stopped waiting for a decision (Step Functions timed the wait out, at the
     approval's TTL): a still pending approval expires now; a decided one is settled."""
-    approval = services.store.get_approval(incident.approval_id) if incident.approval_id else None
+    if incident.step is not Step.AWAIT_APPROVAL or incident.approval_id is None:
+        return incident  # moved on already (a timeout racing a decision): nothing to end
+    approval = services.store.get_approval(incident.approval_id)
     if approval is not None and approval.status == ApprovalStatus.PENDING:
         try:
             services.store.transition(

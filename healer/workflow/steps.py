@@ -361,21 +361,30 @@ def _verified(services: Services, incident: Incident, states: dict[str, str]) ->
 
 def fail(services: Services, incident: Incident, error: dict[str, Any]) -> Incident:
     """A step failed for good (its retries spent): record why and escalate, so the incident
-    closes instead of being lost. A failure while remediating is recorded as the action's."""
-    reason = f"{error.get('Error', 'error')}: {str(error.get('Cause', ''))[:1500]}"
-    if incident.step is Step.REMEDIATE:
-        services.store.append(
-            incident.id,
-            "action_failed",
-            "system:workflow",
-            {"reason": reason, "step": incident.step},
-        )
-    services.store.append(
-        incident.id,
-        "escalated",
-        "system:workflow",
-        {"reason": f"the {incident.step} step failed: {reason}"},
-    )
+    closes instead of being lost. While remediating, what the execution ledger knows decides
+    what is said about the action: nothing ran, it failed, or its outcome is unknown.
+
+    `error` is Step Functions' (`Error`, `Cause`); the cause may carry text from a model or a
+    log, so it is kept as quoted data, never in the healer's own words.
+    """
+    if incident.step is Step.DONE:
+        return incident  # already closed: a late failure report changes nothing
+    failed = {
+        "error": str(error.get("Error", "error"))[:200],
+        "cause": str(error.get("Cause", ""))[:1500],
+    }
+    reason = f"the {incident.step} step failed ({failed['error']})"
+    digest = incident.governance.plan_hash if incident.governance else None
+    record = services.store.get_execution(incident.id, digest) if digest else None
+    if incident.step is Step.REMEDIATE and record is not None:
+        if record.status == "failed":
+            services.store.append(
+                incident.id, "action_failed", "system:workflow", {"reason": reason, **failed}
+            )
+        else:
+            outcome = "its outcome is unknown" if record.status == "started" else "it succeeded"
+            reason += f": the action on {record.target} was started and {outcome}, unverified"
+    services.store.append(incident.id, "escalated", "system:workflow", {"reason": reason, **failed})
     incident.outcome = Outcome.ESCALATED
     incident.step = Step.CLOSE
     return incident
