@@ -65,6 +65,5 @@ def decide(services: Services, request: DecisionRequest) -> DecisionResult:
             incident_id=incident.id,
         )
     resumed = resume_workflow(services, incident)
-    return DecisionResult(
-        ok=True, message=f"{request.decision}d", incident_id=incident.id, resumed=resumed
-    )
+    message = "approved" if request.decision == "approve" else "rejected"
+    return DecisionResult(ok=True, message=message, incident_id=incident.id, resumed=resumed)

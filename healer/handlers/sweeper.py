@@ -1,9 +1,10 @@
 """Lambda, on a schedule: the backstop that leaves nothing stuck.
 
-Expires approvals past their deadline (and resumes their workflow), uploads audit digests a
-sink outage left pending, restarts the workflow of an open incident that has none running
-(a crash between ingest and the start, an execution that failed), and publishes how many
-approvals are waiting (the healer's own alarm watches it).
+Expires approvals past their deadline and moves on those decided by a handler that crashed
+before it settled them (and resumes their workflow), uploads audit digests a sink outage left
+pending, restarts the workflow of an open incident that has none running (a crash between
+ingest and the start, an execution that failed), and publishes how many approvals are waiting
+(the healer's own alarm watches it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from healer.domain import Step
+from healer.domain import Outcome, Step
 from healer.handlers.runtime import (
     aws_store,
     logger,
@@ -25,7 +26,7 @@ from healer.handlers.runtime import (
     start_workflow,
     tracer,
 )
-from healer.workflow.approvals import expire_if_due
+from healer.workflow.approvals import settle
 from healer.workflow.services import Services
 
 STUCK_AFTER = timedelta(minutes=15)
@@ -60,8 +61,9 @@ def sweep(services: Services) -> SweepReport:
         if incident.step is Step.DONE:
             continue
         if incident.step is Step.AWAIT_APPROVAL:
-            if expire_if_due(services, incident):
-                report.approvals_expired += 1
+            if settle(services, incident):  # expired, or decided but never moved on
+                if incident.outcome == Outcome.EXPIRED:
+                    report.approvals_expired += 1
                 resume_workflow(services, incident)
             else:
                 report.approvals_waiting += 1

@@ -5,127 +5,19 @@ judged from the store and from the sandbox's own record of mutating calls."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from healer.cases import load_case
-from healer.config import HealerSettings
 from healer.domain import Outcome, Step
 from healer.errors import ToolUnavailable
-from healer.handlers import approval, ingest, steps
-from healer.handlers.runtime import execution_name, runtime
-from healer.replay import sandbox_for
-from healer.sandbox import Sandbox
-from healer.store import DynamoStore, StaticAuditKey
-from healer.store.dynamodb import table_definition
-from healer.workflow.services import Services
-from tests.handlers.conftest import ACCOUNT, REGION, ControlPlane, LambdaContext, render_asl
-
-CASES = Path(__file__).resolve().parents[2] / "evals" / "cases"
-APPROVER = "U024BE7LH"
-MUTATIONS = {"SetDesiredCapacity", "UpdateAutoScalingGroup", "SendCommand"}
-
-
-@dataclass
-class Deployment:
-    plane: ControlPlane
-    sandbox: Sandbox
-    services: Services
-    store: DynamoStore
-    state_machine: str
-
-    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = ingest.handler(event, LambdaContext("healer-ingest"))
-        return result
-
-    def execution_arn(self, incident_id: str, dedup_key: str) -> str:
-        name = execution_name(incident_id, dedup_key)
-        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:healer:{name}"
-
-    def mutations(self) -> list[str]:
-        return [c.operation for c in self.sandbox.world_calls if c.operation in MUTATIONS]
-
-
-def deploy(
-    plane: ControlPlane, case_id: str, approval_ttl_seconds: int = 60
-) -> Iterator[Deployment]:
-    store = DynamoStore(plane.resource("dynamodb"), "healer", audit_key=StaticAuditKey(b"k" * 32))
-    settings = HealerSettings(approvers=[APPROVER])
-    path = CASES / f"{case_id}.yaml"
-    with sandbox_for(load_case(path), path, store, settings) as (sandbox, services):
-        role = plane.set_up()  # after the sandbox reset moto
-        plane.client("dynamodb").create_table(**table_definition("healer"))
-        sfn = plane.client("stepfunctions")
-        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-        machine = sfn.create_state_machine(
-            name="healer",
-            definition=render_asl(
-                analyse_function_arn=f"{arn}healer-analyse",
-                remediate_function_arn=f"{arn}healer-remediate",
-                approval_ttl_seconds=approval_ttl_seconds,
-                verify_poll_seconds=1,
-            ),
-            roleArn=role,
-        )["stateMachineArn"]
-        settings = settings.model_copy(update={"state_machine_arn": machine})
-        runtime.install(settings=settings, services=services, stepfunctions=sfn)
-        plane.handlers.update(
-            {
-                "healer-ingest": ingest.handler,
-                "healer-analyse": steps.handler,
-                "healer-remediate": steps.handler,
-            }
-        )
-        try:
-            yield Deployment(plane, sandbox, services, store, machine)
-        finally:  # moto's executions outlive a test: stop them before the next one
-            for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
-                if execution["status"] == "RUNNING":
-                    sfn.stop_execution(executionArn=execution["executionArn"])
-            runtime.install()
-
-
-@pytest.fixture
-def surge(control_plane: ControlPlane) -> Iterator[Deployment]:
-    """A traffic surge whose scale-out costs $46.08: it needs a human's approval."""
-    yield from deploy(control_plane, "dev-traffic-surge-api")
-
-
-def start(deployment: Deployment) -> tuple[str, str]:
-    """Deliver the case's alarm; the incident id and its execution's ARN."""
-    (_, event), *_ = deployment.sandbox.case_events()
-    result = deployment.deliver(event)
-    assert result["status"] == "opened"
-    incident_id = result["incident_id"]
-    assert result["execution"] == deployment.execution_arn(incident_id, result["dedup_key"])
-    return incident_id, result["execution"]
-
-
-def waiting_approval(deployment: Deployment, incident_id: str) -> str:
-    """The id of the incident's approval once the workflow waits on it (its token stored)."""
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        incident = deployment.store.get(incident_id)
-        if incident and incident.approval_id and deployment.store.task_token(incident.approval_id):
-            return incident.approval_id
-        time.sleep(0.1)
-    raise AssertionError("the workflow never waited for an approval")
-
-
-def decide(approval_id: str, decision: str, user: str = APPROVER) -> dict[str, Any]:
-    event = {"approval_id": approval_id, "decision": decision, "user": user}
-    result: dict[str, Any] = approval.handler(event, LambdaContext("healer-approval"))
-    return result
-
-
-def kinds(deployment: Deployment, incident_id: str) -> list[str]:
-    return [e.kind for e in deployment.store.events(incident_id)]
+from tests.handlers.conftest import (
+    ControlPlane,
+    Deployment,
+    decide,
+    deploy,
+    kinds,
+    start,
+    waiting_approval,
+)
 
 
 def test_an_approved_scale_out_runs_once_and_the_incident_closes_resolved(
