@@ -1,6 +1,11 @@
 """Lambda: a human's decision on a pending approval (from Slack, or an operator's invoke)
 resumes the workflow waiting for it. A repeated or late decision is refused and audited by
-the approval rules themselves (single use), so no idempotency layer hides it."""
+the approval rules themselves (single use), so no idempotency layer hides it.
+
+Invoked directly, the function trusts the `user` it is given: only IAM decides who may invoke
+it (the Slack function, and the operators a deployment names). Humans decide through Slack,
+whose requests are signed.
+"""
 
 from __future__ import annotations
 
@@ -35,16 +40,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = DecisionRequest.model_validate(event)
     except ValidationError as exc:
-        return DecisionResult(
-            ok=False, message=f"bad request: {exc.errors()[0]['msg']}"
-        ).model_dump()
-    once = runtime.once("approval", _decide_event, key="[approval_id, user, decision]")
-    result: dict[str, Any] = once(event=request.model_dump())
-    return result
-
-
-def _decide_event(event: dict[str, Any]) -> dict[str, Any]:
-    return decide(runtime.services(), DecisionRequest.model_validate(event)).model_dump()
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "event"
+        return DecisionResult(ok=False, message=f"{where}: {problem['msg']}").model_dump()
+    return decide(runtime.services(), request).model_dump()
 
 
 def decide(services: Services, request: DecisionRequest) -> DecisionResult:
@@ -53,6 +52,13 @@ def decide(services: Services, request: DecisionRequest) -> DecisionResult:
     approval = services.store.get_approval(request.approval_id)
     if approval is None:
         return DecisionResult(ok=False, message=f"no approval {request.approval_id}")
+    incident = services.store.get(approval.incident_id)
+    if incident is None or incident.approval_id != approval.id:
+        return DecisionResult(
+            ok=False,
+            message=f"approval {approval.id} is no longer the one its incident waits for",
+            incident_id=approval.incident_id,
+        )
     decide_with = approve if request.decision == "approve" else reject
     try:
         incident = decide_with(services, approval.incident_id, request.user)

@@ -20,7 +20,7 @@ from healer.workflow.ingest import IngestResult, ingest
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return runtime.once("ingest", receive, key="id")(event=event)
+    return runtime.once("ingest", receive, key="id", context=context)(event=event)
 
 
 def receive(event: dict[str, Any]) -> dict[str, Any]:
@@ -43,4 +43,5 @@ def _start_if_opened(result: IngestResult) -> str | None:
     incident = store.get(first.incident_id)
     if incident is None:
         return None
-    return start_workflow(execution_name(incident.id, result.dedup_key), incident)
+    name = incident.runtime.get("execution") or execution_name(incident.id, result.dedup_key)
+    return start_workflow(runtime.services(), incident, name)

@@ -38,6 +38,7 @@ class Runtime:
         self._services: Services | None = None
         self._stepfunctions: Any = None
         self._idempotent: dict[str, Callable[..., Any]] = {}
+        self._configs: dict[str, Any] = {}
         self._slack: dict[str, str] | None = None
 
     def install(
@@ -48,7 +49,7 @@ class Runtime:
         slack_secrets: dict[str, str] | None = None,
     ) -> None:
         self._settings, self._services, self._stepfunctions = settings, services, stepfunctions
-        self._idempotent, self._slack = {}, slack_secrets
+        self._idempotent, self._configs, self._slack = {}, {}, slack_secrets
 
     def settings(self) -> HealerSettings:
         if self._settings is None:
@@ -75,19 +76,23 @@ class Runtime:
             self._slack = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])
         return self._slack
 
-    def once(self, name: str, call: Callable[[dict[str, Any]], T], key: str) -> Callable[..., T]:
+    def once(
+        self, name: str, call: Callable[[dict[str, Any]], T], key: str, context: Any
+    ) -> Callable[..., T]:
         """`call` made idempotent on the JMESPath `key` of its event with Powertools'
-        DynamoDB persistence (`idempotency_table`); unchanged when none is configured."""
+        DynamoDB persistence (`idempotency_table`); unchanged when none is configured. The
+        Lambda context bounds an in-progress record by the invocation's remaining time, so a
+        crashed invocation does not block the retries of its event."""
         table = self.settings().idempotency_table
         if table is None:
             return call
-        if name not in self._idempotent:
-            from aws_lambda_powertools.utilities.idempotency import (
-                DynamoDBPersistenceLayer,
-                IdempotencyConfig,
-                idempotent_function,
-            )
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
 
+        if name not in self._idempotent:
             config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=3600)
             self._idempotent[name] = idempotent_function(
                 call,
@@ -95,6 +100,8 @@ class Runtime:
                 persistence_store=DynamoDBPersistenceLayer(table_name=table),
                 config=config,
             )
+            self._configs[name] = config
+        self._configs[name].register_lambda_context(context)
         return self._idempotent[name]
 
 
@@ -114,13 +121,23 @@ def execution_name(incident_id: str, dedup_key: str) -> str:
     return f"{incident_id}-{hashlib.sha256(dedup_key.encode()).hexdigest()[:16]}"[:80]
 
 
-def start_workflow(name: str, incident: Incident) -> str:
-    """Start the incident's workflow at its current step; the execution's ARN. Step Functions
-    starts one execution per name: asked again, it answers with the running one (or refuses
-    once it has ended, and that ARN is returned too)."""
+def start_workflow(services: Services, incident: Incident, name: str) -> str:
+    """Start the incident's workflow at its current step, as the execution `name`; its ARN.
+
+    The incident first records `name` as the execution that owns it: the steps of any other
+    execution of it (an older one, a duplicate start) stop, so two never drive one incident.
+    Step Functions starts one execution per name: asked again, it answers with the running
+    one (or refuses once it has ended, and that ARN is returned too).
+
+    Raises:
+        ConcurrentUpdate: the incident changed since it was read (read it again).
+    """
     machine = runtime.settings().state_machine_arn
     if machine is None:
         raise ConfigError("starting a workflow needs HEALER_STATE_MACHINE_ARN")
+    if incident.runtime.get("execution") != name:
+        incident.runtime = {**incident.runtime, "execution": name}
+        services.store.save(incident)
     try:
         started = runtime.stepfunctions().start_execution(
             stateMachineArn=machine,

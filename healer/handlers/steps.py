@@ -32,6 +32,10 @@ def run_step(services: Services, event: dict[str, Any]) -> dict[str, str]:
     """Run the step `event["step"]` of incident `event["incident_id"]`; the next step."""
     step, incident = event["step"], _incident(services, event["incident_id"])
     logger.append_keys(incident_id=incident.id, step=step)
+    owner, caller = incident.runtime.get("execution"), event.get("execution")
+    if owner and caller and owner != caller:
+        logger.warning("another execution owns this incident: stopping", extra={"owner": owner})
+        return _next(incident, Step.DONE.value)
     if step == "await_approval":
         return _await(services, incident, event["task_token"])
     if step == "expire":

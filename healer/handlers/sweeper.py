@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from healer.domain import Outcome, Step
+from healer.errors import ConcurrentUpdate
 from healer.handlers.runtime import (
     aws_store,
     logger,
@@ -70,8 +71,10 @@ def sweep(services: Services) -> SweepReport:
             continue
         has_workflow = any(name.startswith(f"{incident.id}-") for name in running)
         if not has_workflow and now - incident.opened_at >= STUCK_AFTER:
-            name = f"{incident.id}-resume-{incident.version}"
-            start_workflow(name, incident)
+            try:
+                start_workflow(services, incident, f"{incident.id}-resume-{now:%Y%m%dT%H%M%S}")
+            except ConcurrentUpdate:
+                continue  # it moved on meanwhile: the next sweep looks again
             report.workflows_restarted.append(incident.id)
     return report
 
