@@ -66,6 +66,8 @@ locals {
     local.bedrock_statements,
     [
       local.read_audit_key_and_slack,
+      # A decision taken before the approval wait stored its token resumes the wait at once.
+      local.resume_execution,
       {
         # The Price List API has no resource-level permissions; it reads public prices only.
         Sid      = "ReadPrices"

@@ -37,8 +37,10 @@ locals {
     ]
   }
 
-  # The audit log's events (pk = "AUDIT#LOG") are written once and never changed or removed, by
-  # any role, whatever else it is allowed. LeadingKeys is multivalued, hence ForAnyValue (which
+  # The audit log's events (pk = "AUDIT#LOG"), its per-incident index, its signed head and the
+  # findings of its writers are never changed in place or removed, by any role, whatever else
+  # it is allowed (the head is replaced by PutItem on every append; the digest outbox,
+  # AUDIT#DIGEST, is marked uploaded with UpdateItem, so it is not listed). LeadingKeys is multivalued, hence ForAnyValue (which
   # is false when the key is absent, so a Deny never fires on calls without keys).
   audit_log_append_only = {
     Sid    = "AuditLogIsAppendOnly"
@@ -52,7 +54,9 @@ locals {
     ]
     Resource = local.arns.store_table
     Condition = {
-      "ForAnyValue:StringEquals" = { "dynamodb:LeadingKeys" = ["AUDIT#LOG"] }
+      "ForAnyValue:StringLike" = {
+        "dynamodb:LeadingKeys" = ["AUDIT#LOG", "AUDIT#HEAD", "AUDIT#FINDING", "AUDIT#INCIDENT#*"]
+      }
     }
   }
 

@@ -23,6 +23,7 @@ locals {
     local.digest_access,
     [
       local.read_audit_key_and_slack,
+      local.resume_execution, # an overdue approval it expires resumes its workflow
       {
         Sid      = "FindAndRestartExecutions"
         Effect   = "Allow"

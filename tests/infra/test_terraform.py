@@ -88,8 +88,6 @@ class Workspace:
     env: dict[str, str]
 
     def run(self, *args: str, timeout: float = 180, **env: str) -> str:
-        import time
-
         result = subprocess.run(
             [str(TERRAFORM), *args, "-no-color"],
             cwd=self.root,
