@@ -120,22 +120,23 @@ locals {
   # Settings every function reads (pydantic-settings, prefix HEALER_).
   common_environment = merge(
     {
-      HEALER_STORE_BACKEND         = "dynamodb"
-      HEALER_STORE_TABLE           = aws_dynamodb_table.store.name
-      HEALER_IDEMPOTENCY_TABLE     = aws_dynamodb_table.idempotency.name
-      HEALER_AUDIT_DIGEST_BUCKET   = module.digest_bucket.id
-      HEALER_AUDIT_DIGEST_PREFIX   = local.digest_prefix
-      HEALER_AUDIT_KEY_SECRET_ARN  = aws_secretsmanager_secret.audit_key.arn
-      HEALER_SLACK_SECRET_ARN      = aws_secretsmanager_secret.slack.arn
-      HEALER_SLACK_CHANNEL         = var.slack_channel
-      HEALER_APPROVERS             = jsonencode(var.approvers)
-      HEALER_MODEL                 = "bedrock:${var.bedrock_model_id}"
-      HEALER_REGION                = local.region
-      HEALER_APPROVAL_TTL_MINUTES  = tostring(var.approval_ttl_minutes)
-      HEALER_VERIFY_POLL_SECONDS   = tostring(var.verify_poll_seconds)
-      POWERTOOLS_SERVICE_NAME      = "incident-healer"
-      POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
-      POWERTOOLS_LOG_LEVEL         = var.log_level
+      HEALER_STORE_BACKEND            = "dynamodb"
+      HEALER_STORE_TABLE              = aws_dynamodb_table.store.name
+      HEALER_IDEMPOTENCY_TABLE        = aws_dynamodb_table.idempotency.name
+      HEALER_AUDIT_DIGEST_BUCKET      = module.digest_bucket.id
+      HEALER_AUDIT_DIGEST_PREFIX      = local.digest_prefix
+      HEALER_AUDIT_DIGEST_RETAIN_DAYS = tostring(var.digest_retention_days)
+      HEALER_AUDIT_KEY_SECRET_ARN     = aws_secretsmanager_secret.audit_key.arn
+      HEALER_SLACK_SECRET_ARN         = aws_secretsmanager_secret.slack.arn
+      HEALER_SLACK_CHANNEL            = var.slack_channel
+      HEALER_APPROVERS                = jsonencode(var.approvers)
+      HEALER_MODEL                    = "bedrock:${var.bedrock_model_id}"
+      HEALER_REGION                   = local.region
+      HEALER_APPROVAL_TTL_MINUTES     = tostring(var.approval_ttl_minutes)
+      HEALER_VERIFY_POLL_SECONDS      = tostring(var.verify_poll_seconds)
+      POWERTOOLS_SERVICE_NAME         = "incident-healer"
+      POWERTOOLS_METRICS_NAMESPACE    = local.metrics_namespace
+      POWERTOOLS_LOG_LEVEL            = var.log_level
     },
     var.enable_knowledge_base ? { HEALER_KB_ID = aws_bedrockagent_knowledge_base.this[0].id } : {},
   )
