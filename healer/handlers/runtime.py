@@ -108,7 +108,7 @@ class Runtime:
 runtime = Runtime()
 
 
-def aws_store(services: Services) -> DynamoStore:
+def deployment_store(services: Services) -> DynamoStore:
     """The deployment's store: the task tokens the workflow waits with live only there."""
     if not isinstance(services.store, DynamoStore):
         raise ConfigError("the AWS handlers need the DynamoDB store (HEALER_STORE_BACKEND)")
@@ -154,7 +154,11 @@ def start_workflow(services: Services, incident: Incident, name: str) -> str:
 def resume_workflow(services: Services, incident: Incident) -> bool:
     """Hand a decided approval back to the workflow waiting for it (its task token stays in
     the store). False when no workflow waits (not yet, or no longer)."""
-    token = aws_store(services).task_token(incident.approval_id) if incident.approval_id else None
+    token = (
+        deployment_store(services).task_token(incident.approval_id)
+        if incident.approval_id
+        else None
+    )
     if token is None:
         return False
     try:

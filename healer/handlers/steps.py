@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healer.domain import Incident, Step
 from healer.errors import ActionRejected
-from healer.handlers.runtime import aws_store, logger, resume_workflow, runtime, tracer
+from healer.handlers.runtime import deployment_store, logger, resume_workflow, runtime, tracer
 from healer.workflow import steps
 from healer.workflow.approvals import end_wait, settle
 from healer.workflow.runner import STEPS
@@ -60,7 +60,7 @@ def _await(services: Services, incident: Incident, task_token: str) -> dict[str,
     """Keep the token the workflow waits with; a decision taken before the wait began (or
     while the token was being stored) resumes it at once."""
     if incident.approval_id is not None:
-        aws_store(services).set_task_token(incident.approval_id, task_token)
+        deployment_store(services).set_task_token(incident.approval_id, task_token)
     if incident.step is not Step.AWAIT_APPROVAL or settle(services, incident):
         resume_workflow(services, incident)
     return {"incident_id": incident.id, "waiting_for": str(incident.approval_id)}

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from healer.domain import Outcome, Step
 from healer.errors import ConcurrentUpdate
 from healer.handlers.runtime import (
-    aws_store,
+    deployment_store,
     logger,
     metrics,
     resume_workflow,
@@ -55,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def sweep(services: Services) -> SweepReport:
-    report = SweepReport(digests_uploaded=aws_store(services).upload_pending_digests())
+    report = SweepReport(digests_uploaded=deployment_store(services).upload_pending_digests())
     running = _running_executions()
     now = services.clock()
     for incident in services.store.list(limit=SCANNED):

@@ -197,10 +197,7 @@ class DynamoAuditLog(DynamoBase):
             first = _slot(pending.events[0].gseq)
             done = self._landed(LOG, first, pending.token) is not None
         if done and pending.digest:
-            try:
-                self.upload_pending_digests()
-            except ToolUnavailable as exc:  # the events are in; their digest stays pending
-                log.warning("audit digests left pending: %s", exc)
+            self._upload_or_leave_pending()  # the events are in, whatever the sink does
         return done
 
     def upload_pending_digests(self) -> int:
@@ -208,11 +205,7 @@ class DynamoAuditLog(DynamoBase):
         sink is logged and leaves them pending (the next digest or the sweeper retries)."""
         if self._digests is None:
             return 0
-        pending = self._query(
-            KeyConditionExpression=Key("pk").eq(DIGESTS),
-            FilterExpression=Attr("uploaded").eq(False),
-            ConsistentRead=True,
-        )
+        pending = self._pending_digests()
         for count, item in enumerate(pending):
             body = str(item["body"]).encode()
             try:
@@ -232,6 +225,20 @@ class DynamoAuditLog(DynamoBase):
                 ExpressionAttributeValues={":true": True},
             )
         return len(pending)
+
+    def _upload_or_leave_pending(self) -> None:
+        try:
+            self.upload_pending_digests()
+        except ToolUnavailable as exc:
+            log.warning("audit digests left pending: %s", exc)
+
+    def _pending_digests(self) -> builtins.list[dict[str, Any]]:
+        """The digests written to the table and not yet to the sink, oldest first."""
+        return self._query(
+            KeyConditionExpression=Key("pk").eq(DIGESTS),
+            FilterExpression=Attr("uploaded").eq(False),
+            ConsistentRead=True,
+        )
 
     def events(self, incident_id: str) -> builtins.list[AuditEvent]:
         """The incident's events in `seq` order; ValueError if one cannot be read."""
@@ -260,10 +267,7 @@ class DynamoAuditLog(DynamoBase):
         container at work) makes it read again rather than report a truncation that is not.
         """
         key = self._audit_key.secret()
-        try:
-            self.upload_pending_digests()
-        except ToolUnavailable as exc:
-            log.warning("audit digests left pending: %s", exc)
+        self._upload_or_leave_pending()
         for _ in range(5):
             head = self._get(HEAD, "HEAD")
             items = self._query(KeyConditionExpression=Key("pk").eq(LOG), ConsistentRead=True)
@@ -291,11 +295,7 @@ class DynamoAuditLog(DynamoBase):
                 problem=f"digest {item['name']} is in the store but not yet in the sink"
                 " (its upload failed; it is retried)"
             )
-            for item in self._query(
-                KeyConditionExpression=Key("pk").eq(DIGESTS),
-                FilterExpression=Attr("uploaded").eq(False),
-                ConsistentRead=True,
-            )
+            for item in self._pending_digests()
         ]
         return audit_report(key, events, head, self._digests, problems, incident_id)
 
