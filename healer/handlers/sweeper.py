@@ -32,7 +32,6 @@ from healer.workflow.services import Services
 
 STUCK_AFTER = timedelta(minutes=15)
 """An open incident with no running workflow for this long is restarted at its step."""
-SCANNED = 500
 
 
 class SweepReport(BaseModel):
@@ -58,9 +57,7 @@ def sweep(services: Services) -> SweepReport:
     report = SweepReport(digests_uploaded=deployment_store(services).upload_pending_digests())
     running = _running_executions()
     now = services.clock()
-    for incident in services.store.list(limit=SCANNED):
-        if incident.step is Step.DONE:
-            continue
+    for incident in services.store.list_open():
         if incident.step is Step.AWAIT_APPROVAL:
             if settle(services, incident):  # expired, or decided but never moved on
                 if incident.outcome == Outcome.EXPIRED:

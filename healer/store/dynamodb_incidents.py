@@ -1,16 +1,18 @@
 """Incidents in DynamoDB: the whole document, written only on the version it was read at.
 
-An incident is one item (`INCIDENT#<id>`) listed newest first in the index; each of its
-resources has an item (`RESOURCE#<resource>`, `INCIDENT#<opened_at>#<id>`) for correlation;
-the action history is read from the execution ledger's target items.
-A save writes the incident and its resource items in one transaction, conditional on the
-stored version, so a stale copy never overwrites a newer save and the resource items never
-disagree with the document.
+An incident is one item (`INCIDENT#<id>`, `INCIDENT`) listed newest first in the index; while
+open it has a second item (`INCIDENT#<id>`, `OPEN`) in the index's open listing; each of its
+resources has a pointer (`RESOURCE#<resource>`, `INCIDENT#<opened_at>#<id>`) for correlation.
+The action history is read from the execution ledger's target items.
+A save is one transaction, conditional on the stored version, so a stale copy never overwrites
+a newer save; it writes only what changed, so it stays within DynamoDB's 100 items however
+large the incident. The document is the truth: a listing or pointer is confirmed against it.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,10 @@ from healer.domain import ActionId, Incident, PastAction, Step
 from healer.errors import ConcurrentUpdate
 from healer.store.canonical import sortable
 from healer.store.dynamodb_base import GSI1, DynamoBase
+
+POINTERS_IN_A_TRANSACTION = 50
+"""Resource pointers a save puts or deletes in its transaction (DynamoDB allows 100 items in
+all; a save can be part of a bigger one)."""
 
 
 class DynamoIncidentStore(DynamoBase):
@@ -42,17 +48,20 @@ class DynamoIncidentStore(DynamoBase):
         """The transaction items that save `incident` at its next version, conditional on the
         version it was read at (`save`, or a bigger transaction).
 
+        Only what changed is written: the document, its open marker when it opens or closes,
+        and pointers for resources it gained or lost, so the transaction stays small however
+        many resources the incident has. Pointers are hints the document confirms on reading:
+        when an incident gains too many at once for one transaction, they are written first.
+
         Raises:
             ConcurrentUpdate: the stored version is already another one.
         """
         opened_at = sortable(incident.opened_at, "opened_at")
         version = incident.version + 1
-        closed = incident.closed_at is not None or incident.step is Step.DONE
         stored = self.get(incident.id)
         if (stored.version if stored else 0) != incident.version:
             raise self._stale(incident, stored)
-        index_key = f"INCIDENT#{opened_at}#{incident.id}"
-        common = {"closed": closed, "world": incident.world, "incident_id": incident.id}
+        listed = _listed(incident)
         condition: dict[str, Any] = (
             {"ConditionExpression": "attribute_not_exists(pk)"}
             if stored is None
@@ -62,38 +71,49 @@ class DynamoIncidentStore(DynamoBase):
                 "ExpressionAttributeValues": {":read": incident.version},
             }
         )
-        writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {
-                        "pk": f"INCIDENT#{incident.id}",
-                        "sk": "INCIDENT",
-                        "gsi1pk": "INCIDENTS",
-                        "gsi1sk": f"{opened_at}#{incident.id}",
-                        "version": version,
-                        "opened_at": opened_at,
-                        "doc": incident.model_copy(update={"version": version}).model_dump_json(),
-                        **common,
-                    },
-                    **condition,
-                }
-            }
-        ]
-        writes += [
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {"pk": f"RESOURCE#{r}", "sk": index_key, **common},
-                }
-            }
-            for r in sorted(set(incident.resources))
-        ]
-        writes += [
-            {"Delete": {"TableName": self._table.name, "Key": key}}
-            for key in _stale_resource_keys(stored, incident, index_key)
-        ]
+        document = {
+            "pk": f"INCIDENT#{incident.id}",
+            "sk": "INCIDENT",
+            "gsi1pk": "INCIDENTS",
+            "gsi1sk": listed,
+            "version": version,
+            "opened_at": opened_at,
+            "incident_id": incident.id,
+            "doc": incident.model_copy(update={"version": version}).model_dump_json(),
+        }
+        writes = [{"Put": {"TableName": self._table.name, "Item": document, **condition}}]
+        writes += self._open_marker_writes(stored, incident, listed)
+        pointer = {"sk": f"INCIDENT#{listed}", "incident_id": incident.id, "world": incident.world}
+        pointers = [{"pk": f"RESOURCE#{r}"} | pointer for r in _gained(stored, incident)]
+        if len(pointers) > POINTERS_IN_A_TRANSACTION:
+            self._call(self._put_all, items=pointers)
+            pointers = []
+        writes += [{"Put": {"TableName": self._table.name, "Item": p}} for p in pointers]
+        room = POINTERS_IN_A_TRANSACTION - len(pointers)  # a lost pointer left behind is
+        lost = _lost_pointers(stored, incident, listed)[:room]  # harmless: the document rules
+        writes += [{"Delete": {"TableName": self._table.name, "Key": key}} for key in lost]
         return writes
+
+    def _put_all(self, items: builtins.list[dict[str, Any]]) -> int:
+        """Write the items in batches, unconditionally; how many were written."""
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=item)
+        return len(items)
+
+    def _open_marker_writes(
+        self, stored: Incident | None, incident: Incident, listed: str
+    ) -> builtins.list[dict[str, Any]]:
+        """Put the open-incidents listing's item when the incident opens, delete it when it
+        closes."""
+        key = {"pk": f"INCIDENT#{incident.id}", "sk": "OPEN"}
+        was_listed = _listed(stored) if stored is not None and _is_open(stored) else None
+        if _is_open(incident) and was_listed != listed:
+            marker = key | {"gsi1pk": "OPEN_INCIDENTS", "gsi1sk": listed, "world": incident.world}
+            return [{"Put": {"TableName": self._table.name, "Item": marker}}]
+        if was_listed is not None and not _is_open(incident):
+            return [{"Delete": {"TableName": self._table.name, "Key": key}}]
+        return []
 
     def get(self, incident_id: str) -> Incident | None:
         """The incident, or None."""
@@ -106,30 +126,44 @@ class DynamoIncidentStore(DynamoBase):
         """The newest open incident opened at or after `since` sharing a resource (in `world`
         when given: an account, or one sandbox run)."""
         start = f"INCIDENT#{sortable(since, 'since')}"
-        found: list[tuple[str, str]] = []
-        for resource in sorted(set(resources)):
+        wanted = set(resources)
+        found: set[tuple[str, str]] = set()
+        for resource in sorted(wanted):
             items = self._query(
                 KeyConditionExpression=Key("pk").eq(f"RESOURCE#{resource}") & Key("sk").gte(start),
-                FilterExpression=_open_in(world),
                 ConsistentRead=True,
+                **_in(world),
             )
-            found += [(item["sk"], item["incident_id"]) for item in items]
-        return self.get(max(found)[1]) if found else None
+            found |= {(item["sk"], item["incident_id"]) for item in items}
+        for _, incident_id in sorted(found, reverse=True):  # a pointer is a hint: confirm it
+            incident = self.get(incident_id)
+            if incident and _is_open(incident) and wanted & set(incident.resources):
+                return incident
+        return None
 
     def latest_open(self, since: datetime, world: str | None = None) -> Incident | None:
         """The newest open incident opened at or after `since` (in `world` when given)."""
-        candidates = self._query(
+        return next(iter(self._open(since, world)), None)
+
+    def list_open(self) -> builtins.list[Incident]:
+        """Every open incident, newest first, however old."""
+        return list(self._open())
+
+    def _open(self, since: datetime | None = None, world: str | None = None) -> Iterator[Incident]:
+        """Open incidents newest first, read again from their documents: the listing lags."""
+        condition = Key("gsi1pk").eq("OPEN_INCIDENTS")
+        if since is not None:
+            condition &= Key("gsi1sk").gte(sortable(since, "since"))
+        items = self._query(
             IndexName=GSI1,
-            KeyConditionExpression=Key("gsi1pk").eq("INCIDENTS")
-            & Key("gsi1sk").gte(sortable(since, "since")),
-            FilterExpression=_open_in(world),
+            KeyConditionExpression=condition,
             ScanIndexForward=False,
+            **_in(world),
         )
-        for item in candidates:  # the index may lag behind the item: read it again
-            current = self.get(item["incident_id"])
-            if current and current.closed_at is None and current.step is not Step.DONE:
-                return current
-        return None
+        for item in items:
+            current = self.get(item["pk"].removeprefix("INCIDENT#"))
+            if current is not None and _is_open(current):
+                yield current
 
     def past_actions(
         self, target: str, since: datetime, world: str | None = None
@@ -173,17 +207,37 @@ class DynamoIncidentStore(DynamoBase):
         )
 
 
-def _stale_resource_keys(
-    stored: Incident | None, incident: Incident, index_key: str
+def _is_open(incident: Incident) -> bool:
+    return incident.closed_at is None and incident.step is not Step.DONE
+
+
+def _listed(incident: Incident) -> str:
+    """The incident's sort key in listings and pointers: newest first by opening instant."""
+    return f"{sortable(incident.opened_at, 'opened_at')}#{incident.id}"
+
+
+def _gained(stored: Incident | None, incident: Incident) -> builtins.list[str]:
+    """The resources that need a pointer: all at first, then those the incident gained (all
+    again if it moved in time, which changes the pointers' keys)."""
+    same_keys = stored is not None and _listed(stored) == _listed(incident)
+    had = set(stored.resources) if stored is not None and same_keys else set()
+    return sorted(set(incident.resources) - had)
+
+
+def _lost_pointers(
+    stored: Incident | None, incident: Incident, listed: str
 ) -> builtins.list[dict[str, str]]:
-    """The resource items of the stored copy that the new one no longer has."""
+    """The pointers of the stored copy that the new one no longer has."""
     if stored is None:
         return []
-    old_key = f"INCIDENT#{sortable(stored.opened_at, 'opened_at')}#{stored.id}"
-    kept = set(incident.resources) if old_key == index_key else set()
-    return [{"pk": f"RESOURCE#{r}", "sk": old_key} for r in sorted(set(stored.resources) - kept)]
+    old = _listed(stored)
+    kept = set(incident.resources) if old == listed else set()
+    return [
+        {"pk": f"RESOURCE#{r}", "sk": f"INCIDENT#{old}"}
+        for r in sorted(set(stored.resources) - kept)
+    ]
 
 
-def _open_in(world: str | None) -> Any:
-    condition = Attr("closed").eq(False)
-    return condition if world is None else condition & Attr("world").eq(world)
+def _in(world: str | None) -> dict[str, Any]:
+    """A query's filter to one world (none when `world` is None)."""
+    return {} if world is None else {"FilterExpression": Attr("world").eq(world)}

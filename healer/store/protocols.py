@@ -64,6 +64,10 @@ class IncidentStore(Protocol):
         """The newest incidents first."""
         ...
 
+    def list_open(self) -> builtins.list[Incident]:
+        """Every open incident, newest first, however old."""
+        ...
+
 
 @runtime_checkable
 class EventLedger(Protocol):

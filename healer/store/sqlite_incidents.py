@@ -113,6 +113,14 @@ class SqliteIncidentStore(SqliteBase):
             for row in rows
         ]
 
+    def list_open(self) -> builtins.list[Incident]:
+        """Every open incident, newest first, however old."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT doc FROM incidents WHERE closed = 0 ORDER BY opened_at DESC, id DESC"
+            ).fetchall()
+        return [Incident.model_validate_json(row["doc"]) for row in rows]
+
     def list(self, limit: int = 50) -> builtins.list[Incident]:
         """The newest incidents first."""
         with self._read() as db:

@@ -200,3 +200,39 @@ def test_a_resource_the_incident_no_longer_has_does_not_find_it(
     since = T0 - timedelta(minutes=1)
     assert store.find_open_for(["i-1"], since) is None
     assert [store.find_open_for([r], since) is not None for r in ("i-2", "i-3")] == [True, True]
+
+
+def test_an_incident_past_a_hundred_resources_still_saves_and_closes(
+    store: Store, make_incident: IncidentFactory
+) -> None:
+    """A DynamoDB transaction holds at most 100 items: a save must not grow with the incident."""
+    incident = make_incident("big", opened_at=T0, resources=[f"i-{n}" for n in range(150)])
+    store.save(incident)
+    for n in range(150, 156, 3):  # correlated alarms add a few resources at a time
+        incident.resources += [f"i-{n}", f"i-{n + 1}", f"i-{n + 2}"]
+        store.save(incident)
+    since = T0 - timedelta(minutes=1)
+    assert all(store.find_open_for([f"i-{n}"], since) is not None for n in (0, 149, 155))
+
+    incident.step, incident.closed_at = Step.DONE, T0 + timedelta(minutes=9)
+    store.save(incident)
+
+    assert store.find_open_for(["i-0"], since) is None
+    assert store.get("big") == incident
+
+
+def test_list_open_has_every_open_incident_newest_first_however_old(
+    store: Store, make_incident: IncidentFactory
+) -> None:
+    store.save(make_incident("ancient", opened_at=T0 - timedelta(days=30)))
+    for n in range(5):
+        store.save(make_incident(f"done-{n}", opened_at=T0 + timedelta(minutes=n), closed_at=T0))
+    waiting = make_incident("waiting", opened_at=T0 + timedelta(hours=1))
+    store.save(waiting)
+
+    assert [i.id for i in store.list_open()] == ["waiting", "ancient"]
+
+    waiting.step, waiting.closed_at = Step.DONE, T0 + timedelta(hours=2)
+    store.save(waiting)
+
+    assert [i.id for i in store.list_open()] == ["ancient"]
