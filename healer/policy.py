@@ -101,6 +101,9 @@ class PolicyInput(BaseModel):
     history: tuple[PastAction, ...] = ()
     scope: IncidentScope | None = None
     document_sha256: str | None = None
+    requested_by: str | None = Field(
+        default=None, description="The human who asked for the action (in chat), if one did."
+    )
     now: datetime
 
 
@@ -257,6 +260,8 @@ def _approval_reasons(plan: PolicyInput, risk: Risk, settings: PolicySettings) -
         )
     if risk == Risk.HIGH:
         reasons.append("risk is high")
+    if plan.requested_by:
+        reasons.append(f"asked for by {plan.requested_by}: another human must approve it")
     same = [
         past
         for past in plan.history

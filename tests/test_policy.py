@@ -127,6 +127,13 @@ def test_a_low_risk_free_confident_plan_on_a_managed_target_auto_heals() -> None
     assert decision.plan_hash == bound_hash(baseline, {"service": "nginx"})
 
 
+def test_an_action_a_human_asked_for_in_chat_always_needs_another_human() -> None:
+    decision = decide(plan(requested_by="U0REQUESTER"))
+
+    assert decision.decision == Decision.NEEDS_APPROVAL
+    assert "asked for by U0REQUESTER: another human must approve it" in decision.reasons
+
+
 def test_the_plan_hash_binds_cost_document_and_target_facts() -> None:
     baseline = decide(plan()).plan_hash
     changed = [

@@ -45,6 +45,7 @@ class IncidentRef:
     alarms: tuple[str, ...]
     category: Category | None = None
     runbook_id: str | None = None
+    requested_by: str | None = None
 
 
 def document_sha256(ssm: Any, spec: ActionSpec | None) -> str | None:
@@ -109,6 +110,7 @@ def evaluate_plan(
             history=tuple(history),
             scope=scope,
             document_sha256=digest,
+            requested_by=incident.requested_by,
             now=now,
         ),
         settings,

@@ -13,15 +13,16 @@ from healer.errors import ActionRejected
 from healer.workflow.services import Services
 
 
-def _waiting(services: Services, incident_id: str) -> tuple[Incident, Approval]:
+def _waiting(services: Services, incident_id: str, user: str) -> tuple[Incident, Approval]:
+    """The incident and the approval it waits for; a decision on anything else is refused
+    (and audited, when the incident exists)."""
     incident = services.store.get(incident_id)
     if incident is None:
         raise ActionRejected(f"no incident {incident_id}")
     approval = services.store.get_approval(incident.approval_id) if incident.approval_id else None
     if incident.step != Step.AWAIT_APPROVAL or approval is None:
-        raise ActionRejected(
-            f"incident {incident_id} is not waiting for approval ({incident.step})"
-        )
+        why = f"incident {incident_id} is not waiting for approval ({incident.step})"
+        raise _refuse(services, incident, user, why)
     return incident, approval
 
 
@@ -105,11 +106,9 @@ def _refuse(services: Services, incident: Incident, user: str, why: str) -> Acti
 def approve(services: Services, incident_id: str, user: str) -> Incident:
     """Record one human approval of the exact pending plan. When enough distinct humans have
     approved (two for high risk by default), the incident resumes at remediate."""
-    incident, approval = _waiting(services, incident_id)
+    incident, approval = _waiting(services, incident_id, user)
     if settle(services, incident):
-        if incident.outcome == Outcome.EXPIRED:
-            raise ActionRejected(f"the approval of {incident_id} has expired; nothing will run")
-        raise ActionRejected(f"incident {incident_id} was already decided ({approval.status})")
+        raise _refuse(services, incident, user, _too_late(incident))
     if user not in services.approvers:
         raise _refuse(services, incident, user, f"{user} is not an allowed approver")
     if user in (incident.requested_by, approval.requested_by):
@@ -127,9 +126,9 @@ def approve(services: Services, incident_id: str, user: str) -> Incident:
 
 def reject(services: Services, incident_id: str, user: str) -> Incident:
     """Record a human rejection; nothing runs and the incident closes as rejected."""
-    incident, approval = _waiting(services, incident_id)
+    incident, approval = _waiting(services, incident_id, user)
     if settle(services, incident):
-        raise ActionRejected(f"incident {incident_id} was already decided ({approval.status})")
+        raise _refuse(services, incident, user, _too_late(incident))
     if user not in services.approvers:
         raise _refuse(services, incident, user, f"{user} is not an allowed approver")
     approval = services.store.transition(
@@ -138,6 +137,12 @@ def reject(services: Services, incident_id: str, user: str) -> Incident:
     services.store.append(incident.id, "rejected", f"human:{user}", _decided(approval))
     settle(services, incident)
     return incident
+
+
+def _too_late(incident: Incident) -> str:
+    if incident.outcome == Outcome.EXPIRED:
+        return f"the approval of {incident.id} has expired; nothing will run"
+    return f"incident {incident.id} was already decided; this decision changes nothing"
 
 
 def _decided(approval: Approval) -> dict[str, Any]:

@@ -96,6 +96,7 @@ def _ref(incident: Incident) -> IncidentRef:
         tuple(incident.alarms),
         diagnosis.category if diagnosis else None,
         diagnosis.runbook_id if diagnosis else None,
+        incident.requested_by,
     )
 
 
