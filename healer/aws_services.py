@@ -16,11 +16,11 @@ import boto3
 from agents.models import build_model
 from healer.catalog import load_catalog
 from healer.config import HealerSettings
-from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.errors import ConfigError
-from healer.slack.approval_message import approval_blocks, approval_fallback_text
+from healer.slack.channel import SlackApprovalChannel
+from healer.slack.threads import IncidentThreads
 from healer.store import DynamoStore, S3DigestSink, SecretsManagerAuditKey
-from healer.workflow.services import ApprovalChannel, Services
+from healer.workflow.services import ApprovalChannel, Services, no_announce
 from knowledge_base.bedrock import BedrockKnowledgeBaseRetriever
 from knowledge_base.runbooks import load_runbooks
 from tools.aws import AwsClients
@@ -75,6 +75,7 @@ def aws_services(
     session = session or boto3.session.Session(region_name=settings.region)
     runbooks = {r.id: r for r in load_runbooks(settings.runbooks_dir)}
     assert settings.kb_id
+    slack = _slack_client(settings, session)
     return Services(
         store=aws_store(settings, session),
         aws=AwsClients.from_factory(session, settings.region),
@@ -90,42 +91,22 @@ def aws_services(
         ),
         policy=settings.policy(),
         approvers=list(settings.approvers),
-        channel=channel or SlackApprovalChannel.from_settings(settings, session),
+        channel=channel or SlackApprovalChannel(slack, settings.slack_channel),
+        announce=IncidentThreads(slack, settings.slack_channel or "") if slack else no_announce,
         correlation_window_seconds=settings.correlation_window_seconds,
         verify_poll_seconds=settings.verify_poll_seconds,
     )
 
 
-class SlackApprovalChannel:
-    """Posts approval requests to the configured Slack channel (the Slack app of issue 10
-    handles the buttons); without a bot token or channel, logs that none was posted."""
+def _slack_client(settings: HealerSettings, session: Any) -> Any:
+    """A Web API client with the bot token from Secrets Manager, or None when Slack is not
+    configured (nothing is posted then; the approvals still wait)."""
+    if not (settings.slack_secret_arn and settings.slack_channel):
+        log.warning("no Slack configured (HEALER_SLACK_SECRET_ARN, HEALER_SLACK_CHANNEL)")
+        return None
+    from slack_sdk import WebClient
 
-    def __init__(self, client: Any, channel: str | None) -> None:
-        self._client = client
-        self._channel = channel
-
-    @classmethod
-    def from_settings(cls, settings: HealerSettings, session: Any) -> SlackApprovalChannel:
-        if not (settings.slack_secret_arn and settings.slack_channel):
-            return cls(None, None)
-        from slack_sdk import WebClient
-
-        secrets = session.client("secretsmanager")
-        value = secrets.get_secret_value(SecretId=settings.slack_secret_arn)["SecretString"]
-        return cls(WebClient(token=json.loads(value)["bot_token"]), settings.slack_channel)
-
-    def request(
-        self,
-        incident: Incident,
-        plan: RemediationPlan,
-        decision: GovernanceDecision,
-        approval: Approval,
-    ) -> None:
-        if self._client is None:
-            log.warning("approval %s: no Slack channel configured, none posted", approval.id)
-            return
-        self._client.chat_postMessage(
-            channel=self._channel,
-            text=approval_fallback_text(incident, plan, decision, approval.expires_at),
-            blocks=approval_blocks(incident, plan, decision, approval.id, approval.expires_at),
-        )
+    secrets = session.client("secretsmanager")
+    value = secrets.get_secret_value(SecretId=settings.slack_secret_arn)["SecretString"]
+    token = json.loads(value)["bot_token"]
+    return WebClient(token=token, base_url=settings.slack_api_url or WebClient.BASE_URL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -21,11 +22,13 @@ from healer.eval_command import eval_command
 from healer.kb_cli import kb_app
 from healer.model_cli import ensure_model, model_failures_exit
 from healer.replay import replay_case, sandbox_for
+from healer.slack.channel import SlackApprovalChannel, approval_post
+from healer.slack_cli import slack_app
 from healer.store import Store
 from healer.workflow.approvals import approve as approve_incident
 from healer.workflow.approvals import reject as reject_incident
 from healer.workflow.runner import run_incident
-from healer.workflow.services import ApprovalChannel, RecordingChannel
+from healer.workflow.services import Announce, ApprovalChannel, RecordingChannel
 
 app = typer.Typer(help="Incident Healer: heals AWS incidents, audited.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True)
@@ -33,6 +36,7 @@ audit_app = typer.Typer(help="The HMAC-chained, digest-anchored audit log.", no_
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(kb_app, name="kb")
+app.add_typer(slack_app, name="slack")
 app.command("eval")(eval_command)
 console = Console(highlight=False)
 
@@ -73,12 +77,56 @@ class _PrintingChannel(RecordingChannel):
         render.approval_request(console, incident, plan, decision, approval)
 
 
+class _SlackJsonChannel(RecordingChannel):
+    """Prints exactly the `chat.postMessage` JSON each approval request would send."""
+
+    def __init__(self, channel: str | None) -> None:
+        super().__init__()
+        self._channel = channel or "C_YOUR_CHANNEL"
+
+    def request(
+        self,
+        incident: Incident,
+        plan: RemediationPlan,
+        decision: GovernanceDecision,
+        approval: Approval,
+    ) -> None:
+        super().request(incident, plan, decision, approval)
+        post = approval_post(self._channel, incident, plan, decision, approval)
+        typer.echo(json.dumps({"method": "chat.postMessage", **post}, indent=2))
+
+
+def _slack_outputs(
+    settings: HealerSettings, slack: bool, print_slack: bool
+) -> tuple[ApprovalChannel, Announce | None]:
+    """Where the demo's approval requests and incident timelines go: the terminal (default),
+    the JSON Slack would be sent (`--print-slack`), or the configured Slack channel, approval
+    messages and one thread per incident (`--slack`)."""
+    if print_slack:
+        return _SlackJsonChannel(settings.slack_channel), None
+    if not slack:
+        return _PrintingChannel(), None
+    if not (settings.slack_bot_token and settings.slack_channel):
+        raise _fail(
+            "--slack needs HEALER_SLACK_BOT_TOKEN and HEALER_SLACK_CHANNEL (or use --print-slack)"
+        )
+    from slack_sdk import WebClient
+
+    from healer.slack.threads import IncidentThreads
+
+    token = settings.slack_bot_token.get_secret_value()
+    client = WebClient(token=token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    channel = settings.slack_channel
+    return SlackApprovalChannel(client, channel), IncidentThreads(client, channel)
+
+
 def _replay(
     case_ref: str,
     settings: HealerSettings,
     store: Store,
     interactive: bool,
     wait: bool = False,
+    slack: tuple[ApprovalChannel, Announce | None] | None = None,
 ) -> list[Incident]:
     try:
         path = find_case(case_ref, settings.cases_dir)
@@ -86,7 +134,7 @@ def _replay(
     except CaseError as exc:
         raise _fail(str(exc)) from exc
     render.case_header(console, case)
-    channel: ApprovalChannel = _PrintingChannel()
+    channel, announce = slack or (_PrintingChannel(), None)
 
     def ask(incident: Incident) -> tuple[str, str] | None:
         if wait:
@@ -111,6 +159,7 @@ def _replay(
             on_step=lambda incident, step: status.update(f"{incident.id}: {step}…"),
             on_ingest=lambda outcome: render.ingest_line(console, outcome),
             ask_human=ask if interactive or wait else None,
+            announce=announce,
         )
     for decision in result.human_decisions:
         console.print(f"[bold]human[/]: {decision}")
@@ -132,6 +181,12 @@ def demo(
         str | None,
         typer.Option("--model", help="offline | bedrock[:ID] | anthropic[:ID] | openai:MODEL"),
     ] = None,
+    slack: Annotated[
+        bool, typer.Option("--slack", help="post approval requests to the configured channel")
+    ] = False,
+    print_slack: Annotated[
+        bool, typer.Option("--print-slack", help="print the JSON Slack would be sent")
+    ] = False,
 ) -> None:
     """Replay incidents end to end in a sandbox account: autopilot, then co-pilot."""
     settings = _settings(**({"model": model} if model else {}))
@@ -142,7 +197,8 @@ def demo(
     incidents = []
     with model_failures_exit():
         for ref in case or list(DEMO_CASES):
-            incidents += _replay(ref, settings, store, interactive)
+            outputs = _slack_outputs(settings, slack, print_slack)
+            incidents += _replay(ref, settings, store, interactive, slack=outputs)
     report = store.verify()
     render.audit_report(console, report)
     console.print(
@@ -300,8 +356,6 @@ def run(
 
 def _read_events(path: Path) -> list[object]:
     """One EventBridge event (a JSON object), a JSON list of them, or one per line."""
-    import json
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -87,6 +87,24 @@ class HealerSettings(BaseSettings):
         None, description="Secrets Manager secret: {signing_secret, bot_token, app_token}"
     )
     slack_channel: str | None = Field(None, description="Slack channel of incident messages")
+    slack_approver_group: str | None = Field(
+        None, description="Slack user group (S…) whose members may approve, besides approvers"
+    )
+    slack_requester_group: str | None = Field(
+        None, description="Slack user group whose members may ask for actions in chat"
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, description="Slack bot token (xoxb-…) for `healer slack serve` and `demo --slack`"
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack signing secret, to verify requests to `healer slack serve`"
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, description="Slack app-level token (xapp-…): `healer slack serve` uses Socket Mode"
+    )
+    slack_api_url: str | None = Field(
+        None, description="Slack Web API base URL (default https://slack.com/api/)"
+    )
 
     @classmethod
     def settings_customise_sources(

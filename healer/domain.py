@@ -507,4 +507,5 @@ AUDIT_KINDS = (
     "rolled_back",
     "escalated",
     "closed",
+    "announced",  # what the incident's Slack thread has been told, up to which event
 )

@@ -11,6 +11,7 @@ from healer.cases import Case
 from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
 from healer.slack.approval_message import approval_blocks, render_blocks_preview
 from healer.store import AuditReport, EventRecord
+from healer.timeline import event_detail
 from healer.workflow.ingest import IngestResult
 
 OUTCOME_STYLE = {
@@ -102,30 +103,10 @@ def timeline(events: list[AuditEvent]) -> Table:
             f"{(event.at - previous).total_seconds():5.2f}s",
             event.kind,
             event.actor,
-            escape(_detail(event)),
+            escape(event_detail(event)),
         )
         previous = event.at
     return table
-
-
-def _detail(event: AuditEvent) -> str:
-    data = event.data
-    picks = {
-        "incident_opened": lambda: f"alarm {data.get('alarm')}",
-        "alarm_correlated": lambda: f"alarm {data.get('alarm')} joined",
-        "diagnosed": lambda: f"{data.get('category')} ({data.get('confidence')})",
-        "cost_estimated": lambda: str(data.get("breakdown")),
-        "governance_decided": lambda: f"{data.get('decision')}, risk {data.get('risk')}",
-        "approval_requested": lambda: f"{data.get('approval_id')} expires {data.get('expires_at')}",
-        "approved": lambda: f"{data.get('approval_id')}",
-        "action_started": lambda: f"{data.get('action')} on {data.get('target')}",
-        "action_succeeded": lambda: str((data.get("result") or {}).get("detail", "")),
-        "verified": lambda: ", ".join(f"{k}={v}" for k, v in (data.get("alarms") or {}).items()),
-        "closed": lambda: str(data.get("outcome")),
-    }
-    pick = picks.get(event.kind)
-    text = pick() if pick else str(data.get("reason", data.get("reasons", "")))
-    return text[:120]
 
 
 def incident_table(console: Console, incidents: list[Incident]) -> None:

@@ -25,7 +25,7 @@ from healer.store import Store
 from healer.workflow.approvals import approve, expire_if_due, reject
 from healer.workflow.ingest import IngestResult, ingest
 from healer.workflow.runner import StepListener, run_incident
-from healer.workflow.services import ApprovalChannel, RecordingChannel, Services
+from healer.workflow.services import Announce, ApprovalChannel, RecordingChannel, Services
 from tools.aws import AwsClients
 from tools.pricing import TablePriceSource
 
@@ -144,6 +144,7 @@ def replay_case(
     ask_human: Callable[[Incident], tuple[str, str] | None] | None = None,
     model_factory: Callable[[], Model] | None = None,
     one_at_a_time: bool = False,
+    announce: Announce | None = None,
 ) -> ReplayResult:
     """Deliver the case's events, run every incident, and answer approvals as the case's human.
 
@@ -151,7 +152,8 @@ def replay_case(
     by default the case's simulated approver answers. `model_factory` overrides the configured
     model for every agent of every incident. `one_at_a_time` runs each incident to its end
     before the next event is delivered (so later alarms open incidents of their own). The result
-    carries the sandbox's world record.
+    carries the sandbox's world record. `announce` tells humans each incident's new timeline
+    events (a Slack thread).
     """
     started = time.monotonic()
     result = ReplayResult(case_id=case.id)
@@ -159,6 +161,8 @@ def replay_case(
         sandbox,
         services,
     ):
+        if announce is not None:
+            services.announce = announce
         opened: list[str] = []
         for _, raw in sandbox.case_events():
             _apply_recovery(sandbox, raw)

@@ -1,74 +1,66 @@
-"""Lambda behind a function URL: Slack's interactivity requests (the Approve / Reject buttons).
+"""Lambda behind a function URL: the Slack app (`healer.slack.app`) through Bolt's Lambda
+adapter, on the deployed workflow.
 
-The URL has no IAM auth (Slack cannot sign with SigV4); every request must carry Slack's HMAC
-signature over its timestamp and body, made with the app's signing secret, within 5 minutes.
-Anything else is refused with 401 before its body is read. The button carries the approval id
-only; the decision is `approval.decide`'s, answered to the clicking user alone. The Slack app
-itself (threads, chat, slash commands) is issue 10's.
+The URL has no IAM auth (Slack cannot sign with SigV4): Bolt refuses with 401 any request
+without Slack's HMAC signature over its timestamp and body, made with the app's signing secret
+within 5 minutes. Each request is acked at once; its work runs in this function invoked again
+asynchronously (a lazy listener). A decision resumes the workflow with `SendTaskSuccess`; a
+re-investigation asked for in chat starts an execution.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any, Literal
-from urllib.parse import parse_qs
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from slack_sdk.signature import SignatureVerifier
-from slack_sdk.webhook import WebhookClient
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_sdk import WebClient
 
-from healer.handlers.approval import DecisionRequest, decide
-from healer.handlers.runtime import logger, runtime, tracer
-from healer.slack.approval_message import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from healer.domain import Incident
+from healer.handlers.runtime import logger, resume_workflow, runtime, start_workflow, tracer
+from healer.slack.app import SlackAccess, build_app
+from healer.workflow.services import Services
 
-DECISIONS: dict[str, Literal["approve", "reject"]] = {
-    APPROVE_ACTION_ID: "approve",
-    REJECT_ACTION_ID: "reject",
-}
+_built: tuple[dict[str, str], SlackRequestHandler] | None = None
+
+
+class DeployedHealer:
+    """The Slack app's view of the deployment."""
+
+    def services(self) -> Services:
+        return runtime.services()
+
+    def resume(self, services: Services, incident: Incident) -> bool:
+        return resume_workflow(services, incident)
+
+    def start(self, services: Services, incident: Incident) -> None:
+        start_workflow(services, incident, f"{incident.id}-chat")
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode()
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    verifier = SignatureVerifier(runtime.slack_secrets()["signing_secret"])
-    if not _signed_by_slack(verifier, body, headers):
-        logger.warning("slack request refused: bad or stale signature")
-        return {"statusCode": 401, "body": "invalid signature"}
-    payload = json.loads(parse_qs(body).get("payload", ["{}"])[0])
-    answer = _answer(payload)
-    if answer and payload.get("response_url"):
-        WebhookClient(payload["response_url"]).send(
-            text=answer, response_type="ephemeral", replace_original=False
+    if not str(headers.get("x-slack-request-timestamp", "")).isdigit():
+        logger.warning("slack request refused: no numeric timestamp")
+        return {"statusCode": 401, "body": "invalid request"}  # Bolt would crash on it: 500
+    response: dict[str, Any] = request_handler().handle(event, context)
+    return response
+
+
+def request_handler() -> SlackRequestHandler:
+    """The Bolt app's Lambda adapter, built once per container (again if the secrets change)."""
+    global _built
+    secrets = runtime.slack_secrets()
+    if _built is None or _built[0] is not secrets:
+        settings = runtime.settings()
+        base_url = settings.slack_api_url or WebClient.BASE_URL
+        app = build_app(
+            DeployedHealer(),
+            signing_secret=secrets["signing_secret"],
+            client=WebClient(token=secrets["bot_token"], base_url=base_url),
+            access=SlackAccess(settings.slack_approver_group, settings.slack_requester_group),
+            process_before_response=True,
         )
-    return {"statusCode": 200, "body": ""}
-
-
-def _signed_by_slack(verifier: SignatureVerifier, body: str, headers: dict[str, str]) -> bool:
-    """Slack's signature over this body, made within 5 minutes (a timestamp that is not a
-    number is refused too: the verifier raises on it)."""
-    try:
-        return verifier.is_valid_request(body, headers)
-    except ValueError:
-        return False
-
-
-def _answer(payload: dict[str, Any]) -> str | None:
-    """What the clicking user is told, or None for a request that is not a decision."""
-    actions = payload.get("actions") or []
-    if payload.get("type") != "block_actions" or not actions:
-        return None
-    action = actions[0]
-    decision = DECISIONS.get(action.get("action_id", ""))
-    user = (payload.get("user") or {}).get("id")
-    if decision is None or not user:
-        return None
-    request = DecisionRequest(
-        approval_id=str(action.get("value", "")), decision=decision, user=user
-    )
-    result = decide(runtime.services(), request)
-    return result.message if result.ok else f"Not done: {result.message}"
+        _built = (secrets, SlackRequestHandler(app))
+    return _built[1]

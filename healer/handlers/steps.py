@@ -25,7 +25,12 @@ VERIFY_WAIT = "verify_wait"
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    return run_step(runtime.services(), event)
+    services = runtime.services()
+    answer = run_step(services, event)
+    incident = services.store.get(event["incident_id"])
+    if incident is not None:
+        services.announce(services, incident)  # the incident's Slack thread
+    return answer
 
 
 def run_step(services: Services, event: dict[str, Any]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -24,7 +25,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from healer.domain import ActionProposal, GovernanceDecision, Incident, RemediationPlan
+from healer.domain import ActionProposal, GovernanceDecision, Incident, RemediationPlan, Risk
+from healer.slack.mrkdwn import clip, escape, one_line
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -68,17 +70,18 @@ def approval_blocks(
     """
     action = _action_of(plan)
     diagnosis = plan.diagnosis
+    high_risk = decision.risk is Risk.HIGH
     expiry = _expiry_text(expires_at, now)
     expiry_field = expiry.removeprefix("expires ")
 
     root_cause = (
         f"*Root cause:* `{diagnosis.category}` (confidence {diagnosis.confidence:.2f}), "
-        f"runbook `{_esc(diagnosis.runbook_id or 'none', 120)}`\n"
+        f"runbook `{escape(diagnosis.runbook_id or 'none', 120)}`\n"
         "_Diagnostician's summary (model-written; log text appears only under Evidence):_\n>"
-        + _esc(_one_line(diagnosis.summary), SECTION_TEXT_MAX - 400)
+        + escape(one_line(diagnosis.summary), SECTION_TEXT_MAX - 400)
     )
     fields = [
-        f"*Action*\n`{action.action}` on `{_esc(action.target, 200)}`",
+        f"*Action*\n`{action.action}` on `{escape(action.target, 200)}`",
         f"*Parameters*\n{_params_text(action)}",
         f"*Cost*\n{_cost_text(plan)}",
         f"*Risk*\n{decision.risk}",
@@ -86,7 +89,7 @@ def approval_blocks(
         f"*Expires*\n{expiry_field}",
     ]
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_clip(_title(action), HEADER_MAX), emoji=False)),
+        HeaderBlock(text=PlainTextObject(text=clip(_title(action), HEADER_MAX), emoji=False)),
         SectionBlock(text=_mrkdwn(root_cause, SECTION_TEXT_MAX)),
         SectionBlock(
             text=_mrkdwn(
@@ -113,6 +116,7 @@ def approval_blocks(
                     action_id=APPROVE_ACTION_ID,
                     value=approval_id,
                     style="primary",
+                    confirm=_high_risk_confirm(action) if high_risk else None,
                 ),
                 ButtonElement(
                     text=PlainTextObject(text="Reject", emoji=False),
@@ -138,7 +142,7 @@ def approval_fallback_text(
     action = _action_of(plan)
     cost = plan.cost
     usd = "cost not estimated" if cost is None else f"cost {_usd(cost.usd)}"
-    return _esc(
+    return escape(
         f"{_title(action)} ({incident.id}): {usd}, risk {decision.risk}, "
         f"{_expiry_text(expires_at, now)}",
         SECTION_TEXT_MAX,
@@ -174,6 +178,16 @@ def render_blocks_preview(blocks: list[dict[str, Any]]) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
+def _high_risk_confirm(action: ActionProposal) -> ConfirmObject:
+    """The dialog Slack shows before a high-risk Approve click is sent."""
+    return ConfirmObject(
+        title="Approve a high-risk action?",
+        text=f"{action.action.value} on {clip(action.target, 200)} is high risk.",
+        confirm="Approve",
+        deny="Cancel",
+    )
+
+
 def _action_of(plan: RemediationPlan) -> ActionProposal:
     if plan.action is None:
         raise ValueError("plan.action: an approval request needs an action to approve")
@@ -190,14 +204,14 @@ def _params_text(action: ActionProposal) -> str:
     parts = []
     for name, value in sorted(action.params.items()):
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{_esc(name, 100)} = {_esc(_one_line(shown), 300)}")
+        parts.append(f"{escape(name, 100)} = {escape(one_line(shown), 300)}")
     return "\n".join(parts)
 
 
 def _cost_text(plan: RemediationPlan) -> str:
     if plan.cost is None:
         return "not estimated"
-    return f"{_usd(plan.cost.usd)}\n{_esc(_one_line(plan.cost.breakdown), 1000)}"
+    return f"{_usd(plan.cost.usd)}\n{escape(one_line(plan.cost.breakdown), 1000)}"
 
 
 def _usd(usd: float | None) -> str:
@@ -212,7 +226,7 @@ def _bullets(items: list[str], shown: int, item_max: int, quoted: bool = False) 
     mark = "> " if quoted else "• "
     if not items:
         return f"{mark}none recorded"
-    texts = [_esc(_one_line(item), item_max) for item in items[:shown]]
+    texts = [escape(one_line(item), item_max) for item in items[:shown]]
     if quoted:
         texts = ["`" + text.replace("`", "'") + "`" for text in texts]
     lines = [mark + text for text in texts]
@@ -223,9 +237,9 @@ def _bullets(items: list[str], shown: int, item_max: int, quoted: bool = False) 
 
 def _context_text(incident: Incident, approval_id: str, expiry: str) -> str:
     parts = [
-        f"Incident `{_esc(incident.id, 200)}`",
-        f"{_esc(incident.account, 20)} {_esc(incident.region, 30)}",
-        f"approval `{_esc(approval_id, 200)}`",
+        f"Incident `{escape(incident.id, 200)}`",
+        f"{escape(incident.account, 20)} {escape(incident.region, 30)}",
+        f"approval `{escape(approval_id, 200)}`",
         expiry,
     ]
     requester = incident.requested_by
@@ -255,28 +269,7 @@ def _utc(moment: datetime) -> datetime:
 
 def _mrkdwn(text: str, limit: int) -> MarkdownTextObject:
     """A mrkdwn text object that Slack shows as given (no auto-linking), cut to `limit`."""
-    return MarkdownTextObject(text=_clip(text, limit), verbatim=True)
-
-
-def _esc(text: str, limit: int) -> str:
-    """Escape untrusted text for mrkdwn and cut the result to `limit` characters."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _clip(escaped, limit)
-
-
-def _clip(text: str, limit: int) -> str:
-    """Cut `text` to `limit` characters with an ellipsis, never inside an `&…;` entity."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&", max(0, len(cut) - 5))
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return MarkdownTextObject(text=clip(text, limit), verbatim=True)
 
 
 def _plain(mrkdwn: str) -> str:

@@ -47,3 +47,4 @@ def run_incident(
         log.info("incident_id=<%s>, step=<%s> | running", incident.id, step)
         incident = STEPS[step](services, incident)
         services.store.save(incident)
+        services.announce(services, incident)

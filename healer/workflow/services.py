@@ -51,6 +51,14 @@ class RecordingChannel:
         self.requests.append((incident, plan, decision, approval))
 
 
+Announce = Callable[["Services", Incident], None]
+"""Tells humans what the incident's timeline has new (its Slack thread), after each step."""
+
+
+def no_announce(services: Services, incident: Incident) -> None:
+    """Announce nowhere (no Slack configured)."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -79,3 +87,4 @@ class Services:
     trail_log_group: str = "/healer/cloudtrail"
     high_risk_approvals: int = 2
     effort: dict[str, Any] = field(default_factory=dict)
+    announce: Announce = no_announce

@@ -35,6 +35,7 @@ TOP_LEVEL = [
     "pydantic-settings",
     "PyYAML",
     "slack-sdk",
+    "slack-bolt",
     "boto3",
 ]
 OURS = ["healer", "agents", "tools", "knowledge_base"]

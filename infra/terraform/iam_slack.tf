@@ -1,5 +1,6 @@
-# slack: the interactivity endpoint behind the function URL. It acks within 3 seconds and does
-# the work in a lazy listener, which is this function invoking itself.
+# slack: the Slack app behind the function URL (buttons, /healer, mentions, DMs). It acks within
+# 3 seconds and does the work in a lazy listener, which is this function invoking itself. A
+# re-investigation asked for in chat starts a workflow execution (which then needs approval).
 
 resource "aws_iam_role" "slack" {
   name               = "${var.name}-slack"
@@ -24,6 +25,12 @@ locals {
     [
       local.read_audit_key_and_slack,
       local.resume_execution,
+      {
+        Sid      = "StartChatRequestedInvestigations"
+        Effect   = "Allow"
+        Action   = "states:StartExecution"
+        Resource = local.arns.state_machine
+      },
       {
         Sid      = "LazyListenerAndApprovalCallback"
         Effect   = "Allow"

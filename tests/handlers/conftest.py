@@ -174,6 +174,7 @@ def deploy(
     *,
     digests: DigestSink | None = None,
     slack_secrets: dict[str, str] | None = None,
+    slack_api_url: str | None = None,
 ) -> Iterator[Deployment]:
     store = DynamoStore(
         plane.resource("dynamodb"),
@@ -198,7 +199,9 @@ def deploy(
             ),
             roleArn=role,
         )["stateMachineArn"]
-        settings = settings.model_copy(update={"state_machine_arn": machine})
+        settings = settings.model_copy(
+            update={"state_machine_arn": machine, "slack_api_url": slack_api_url}
+        )
         runtime.install(
             settings=settings, services=services, stepfunctions=sfn, slack_secrets=slack_secrets
         )

@@ -1,0 +1,213 @@
+"""The Slack app: one Bolt app for every runner (HTTP for `healer slack serve`, Socket Mode, and
+the Lambda adapter on AWS).
+
+Bolt verifies each request's signature (HMAC-SHA256 with the signing secret, 5-minute window)
+before any listener runs. Every listener acks at once and does its work in a lazy listener (on
+Lambda, an asynchronous self-invocation), so Slack always gets its answer within 3 seconds.
+
+- Approve / Reject: the button carries the approval id only. The clicker must be an approver
+  (a configured user id or a member of the approvers' user group); the decision rules (single
+  use, no self-approval, a second approver for high risk) are the workflow's and audit every
+  attempt. The message is updated in place with who decided and when; the clicker alone is told
+  what happened, also when nothing did (late, double or foreign clicks).
+- `/healer …`, mentions and DMs: the supervisor's answers (`healer.slack.chat`). Only members of
+  the requesters' group (or approvers, when no group is set) may ask for actions.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from healer.domain import Approval, ApprovalStatus, Incident
+from healer.slack.approval_message import ACTIONS_BLOCK_ID, APPROVE_ACTION_ID, REJECT_ACTION_ID
+from healer.slack.chat import ChatTurn, answer
+from healer.slack.mrkdwn import escape, mention
+from healer.workflow.decisions import DecisionRequest, decide
+from healer.workflow.services import Services
+
+log = logging.getLogger(__name__)
+
+DECISIONS: dict[str, Literal["approve", "reject"]] = {
+    APPROVE_ACTION_ID: "approve",
+    REJECT_ACTION_ID: "reject",
+}
+
+
+class Healer(Protocol):
+    """What the Slack app drives: the embedded runtime or the AWS deployment."""
+
+    def services(self) -> Services:
+        """The services to answer with (built once per process or container)."""
+        ...
+
+    def resume(self, services: Services, incident: Incident) -> bool:
+        """Move a decided incident's workflow on; False when none waits."""
+        ...
+
+    def start(self, services: Services, incident: Incident) -> None:
+        """Run a new (chat-initiated) incident's workflow."""
+        ...
+
+
+@dataclass(frozen=True)
+class SlackAccess:
+    """Who may do what, besides the approvers named in the settings (`services.approvers`).
+
+    Args:
+        approver_group: A user group (`S…`) whose members may approve.
+        requester_group: A user group whose members may ask for actions in chat; when unset,
+            only approvers may.
+    """
+
+    approver_group: str | None = None
+    requester_group: str | None = None
+
+
+def build_app(
+    healer: Healer,
+    *,
+    signing_secret: str,
+    client: WebClient,
+    access: SlackAccess = SlackAccess(),
+    process_before_response: bool = False,
+    listener_executor: Executor | None = None,
+) -> App:
+    """The Bolt app with its listeners.
+
+    Args:
+        healer: What decisions and chat act on.
+        signing_secret: The Slack app's signing secret (requests are verified with it).
+        client: The Web API client, with the bot token (`base_url` points tests at a fake).
+        access: Who may approve and who may ask for actions.
+        process_before_response: True on Lambda (FaaS must not run after responding).
+        listener_executor: Where lazy listeners run (tests pass one that runs them at once).
+    """
+    app = App(
+        signing_secret=signing_secret,
+        client=client,
+        token_verification_enabled=False,
+        process_before_response=process_before_response,
+        listener_executor=listener_executor,
+    )
+    members = _GroupMembers(client)
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def on_decision(body: dict[str, Any], client: WebClient) -> None:
+        services = healer.services()
+        user = body["user"]["id"]
+        action = body["actions"][0]
+        approvers = [*services.approvers, *members(access.approver_group)]
+        request = DecisionRequest(
+            approval_id=str(action.get("value", "")),
+            decision=DECISIONS[action["action_id"]],
+            user=user,
+        )
+        result = decide(replace(services, approvers=approvers), request, healer.resume)
+        channel = body["channel"]["id"]
+        approval = services.store.get_approval(request.approval_id)
+        if approval is not None and body.get("message"):
+            _update_message(client, channel, body["message"], approval)
+        text = result.message if result.ok else f"Not done: {result.message}"
+        client.chat_postEphemeral(channel=channel, user=user, text=escape(text, 3000))
+
+    def on_command(body: dict[str, Any], client: WebClient) -> None:
+        reply = _answer(body["text"], body["user_id"])
+        client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply)
+
+    def on_mention(event: dict[str, Any], client: WebClient) -> None:
+        text = event.get("text", "").split(">", 1)[-1]  # drop the leading <@BOT>
+        thread = event.get("thread_ts") or event["ts"]
+        client.chat_postMessage(
+            channel=event["channel"], thread_ts=thread, text=_answer(text, event["user"])
+        )
+
+    def on_message(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or "user" not in event:
+            return  # only people's direct messages; channels are for mentions
+        text = _answer(event.get("text", ""), event["user"])
+        client.chat_postMessage(channel=event["channel"], text=text)
+
+    def _answer(text: str, user: str) -> str:
+        services = healer.services()
+        if access.requester_group:
+            may_act = user in members(access.requester_group)
+        else:
+            may_act = user in services.approvers or user in members(access.approver_group)
+        return answer(services, ChatTurn(text=text, user=user, may_act=may_act), healer.start).text
+
+    for action_id in DECISIONS:
+        app.action(action_id)(ack=acknowledge, lazy=[on_decision])
+    app.command("/healer")(ack=acknowledge, lazy=[on_command])
+    app.event("app_mention")(ack=acknowledge, lazy=[on_mention])
+    app.event("message")(ack=acknowledge, lazy=[on_message])
+    return app
+
+
+class _GroupMembers:
+    """A user group's members (`usergroups.users.list`), read when asked: membership changes
+    take effect at the next click."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def __call__(self, group: str | None) -> list[str]:
+        if not group:
+            return []
+        try:
+            return list(self._client.usergroups_users_list(usergroup=group)["users"])
+        except SlackApiError as exc:
+            log.warning("user group %s: %s; nobody is a member for now", group, exc)
+            return []
+
+
+def _update_message(
+    client: WebClient,
+    channel: str,
+    message: dict[str, Any],
+    approval: Approval,
+) -> None:
+    """Show on the approval message who decided and when (or that it expired): the buttons go
+    once the approval is no longer pending."""
+    status = _status_line(approval)
+    if status is None:
+        return
+    blocks = [b for b in message.get("blocks", []) if b.get("block_id") != "approval_status"]
+    if approval.status is not ApprovalStatus.PENDING:
+        blocks = [b for b in blocks if b.get("block_id") != ACTIONS_BLOCK_ID]
+    blocks.append(
+        {
+            "type": "context",
+            "block_id": "approval_status",
+            "elements": [{"type": "mrkdwn", "text": status}],
+        }
+    )
+    client.chat_update(channel=channel, ts=message["ts"], text=status, blocks=blocks)
+
+
+def _status_line(approval: Approval) -> str | None:
+    by = ", ".join(mention(user) for user in approval.approved_by)
+    if approval.status is ApprovalStatus.PENDING:
+        if not approval.approved_by:
+            return None
+        count = f"{len(approval.approved_by)} of {approval.approvals_needed}"
+        return f"{count} approvals ({by}); another approver is needed"
+    when = _hhmm(approval.decided_at)
+    if approval.status in (ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED):
+        return f"Approved by {by} at {when}"
+    if approval.status is ApprovalStatus.REJECTED:
+        return f"Rejected by {mention(approval.decided_by or 'someone')} at {when}; nothing ran"
+    return f"Expired at {_hhmm(approval.expires_at)}; nothing ran"
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
