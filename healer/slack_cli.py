@@ -48,6 +48,7 @@ def serve(
     from healer.replay import sandbox_for
     from healer.slack.app import SlackAccess, build_app
     from healer.slack.channel import SlackApprovalChannel
+    from healer.slack.chat_agent import ModelConversation, file_sessions
     from healer.slack.embedded import EmbeddedHealer
     from healer.slack.threads import IncidentThreads
     from healer.workflow.ingest import ingest
@@ -56,6 +57,7 @@ def serve(
     client = WebClient(token=bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     channel = SlackApprovalChannel(client, settings.slack_channel)
     store = configured_store(settings)
+    sessions = file_sessions(settings.store_path.parent / "chat-sessions")
     with sandbox_for(loaded, path, store, settings, channel) as (sandbox, services):
         services.high_risk_approvals = 2  # real people approve here, not the case's one human
         services.announce = IncidentThreads(client, settings.slack_channel or "")
@@ -72,6 +74,7 @@ def serve(
             signing_secret=signing_secret,
             client=client,
             access=SlackAccess(settings.slack_approver_group, settings.slack_requester_group),
+            converse=None if settings.model == "offline" else ModelConversation(sessions),
         )
         if app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

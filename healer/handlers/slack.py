@@ -5,7 +5,9 @@ The URL has no IAM auth (Slack cannot sign with SigV4): Bolt refuses with 401 an
 without Slack's HMAC signature over its timestamp and body, made with the app's signing secret
 within 5 minutes. Each request is acked at once; its work runs in this function invoked again
 asynchronously (a lazy listener). A decision resumes the workflow with `SendTaskSuccess`; a
-re-investigation asked for in chat starts an execution.
+re-investigation asked for in chat starts an execution. With a real model, each chat turn is
+answered by the supervisor model without memory of earlier turns (a Lambda's files do not
+outlive it); the offline engine needs none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from slack_sdk import WebClient
 from healer.domain import Incident
 from healer.handlers.runtime import logger, resume_workflow, runtime, start_workflow, tracer
 from healer.slack.app import SlackAccess, build_app
+from healer.slack.chat_agent import ModelConversation
 from healer.workflow.services import Services
 
 _built: tuple[dict[str, str], SlackRequestHandler] | None = None
@@ -60,6 +63,7 @@ def request_handler() -> SlackRequestHandler:
             signing_secret=secrets["signing_secret"],
             client=WebClient(token=secrets["bot_token"], base_url=base_url),
             access=SlackAccess(settings.slack_approver_group, settings.slack_requester_group),
+            converse=None if settings.model == "offline" else ModelConversation(),
             process_before_response=True,
         )
         _built = (secrets, SlackRequestHandler(app))

@@ -10,13 +10,15 @@ Lambda, an asynchronous self-invocation), so Slack always gets its answer within
   use, no self-approval, a second approver for high risk) are the workflow's and audit every
   attempt. The message is updated in place with who decided and when; the clicker alone is told
   what happened, also when nothing did (late, double or foreign clicks).
-- `/healer …`, mentions and DMs: the supervisor's answers (`healer.slack.chat`). Only members of
-  the requesters' group (or approvers, when no group is set) may ask for actions.
+- `/healer …`, mentions and DMs: the supervisor's answers, templated by the offline engine
+  (`healer.slack.chat`) or from a model (`healer.slack.chat_agent`). Only members of the
+  requesters' group (or approvers, when no group is set) may ask for actions.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,12 +30,15 @@ from slack_sdk.errors import SlackApiError
 
 from healer.domain import Approval, ApprovalStatus, Incident
 from healer.slack.approval_message import ACTIONS_BLOCK_ID, APPROVE_ACTION_ID, REJECT_ACTION_ID
-from healer.slack.chat import ChatTurn, answer
+from healer.slack.chat import START, ChatAnswer, ChatTurn, answer
 from healer.slack.mrkdwn import escape, mention
 from healer.workflow.decisions import DecisionRequest, decide
 from healer.workflow.services import Services
 
 log = logging.getLogger(__name__)
+
+Converse = Callable[[Services, ChatTurn, START, str], ChatAnswer]
+"""Answers one chat turn in a conversation (its Slack thread)."""
 
 DECISIONS: dict[str, Literal["approve", "reject"]] = {
     APPROVE_ACTION_ID: "approve",
@@ -77,6 +82,7 @@ def build_app(
     signing_secret: str,
     client: WebClient,
     access: SlackAccess = SlackAccess(),
+    converse: Converse | None = None,
     process_before_response: bool = False,
     listener_executor: Executor | None = None,
 ) -> App:
@@ -87,6 +93,8 @@ def build_app(
         signing_secret: The Slack app's signing secret (requests are verified with it).
         client: The Web API client, with the bot token (`base_url` points tests at a fake).
         access: Who may approve and who may ask for actions.
+        converse: Answers chat with a model (`ModelConversation`); default: the offline
+            engine's templated answers.
         process_before_response: True on Lambda (FaaS must not run after responding).
         listener_executor: Where lazy listeners run (tests pass one that runs them at once).
     """
@@ -121,29 +129,33 @@ def build_app(
         client.chat_postEphemeral(channel=channel, user=user, text=escape(text, 3000))
 
     def on_command(body: dict[str, Any], client: WebClient) -> None:
-        reply = _answer(body["text"], body["user_id"])
-        client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply)
+        user, channel = body["user_id"], body["channel_id"]
+        reply = _answer(body["text"], user, f"{channel}-{user}")
+        client.chat_postEphemeral(channel=channel, user=user, text=reply)
 
     def on_mention(event: dict[str, Any], client: WebClient) -> None:
         text = event.get("text", "").split(">", 1)[-1]  # drop the leading <@BOT>
         thread = event.get("thread_ts") or event["ts"]
-        client.chat_postMessage(
-            channel=event["channel"], thread_ts=thread, text=_answer(text, event["user"])
-        )
+        reply = _answer(text, event["user"], thread)
+        client.chat_postMessage(channel=event["channel"], thread_ts=thread, text=reply)
 
     def on_message(event: dict[str, Any], client: WebClient) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or "user" not in event:
             return  # only people's direct messages; channels are for mentions
-        text = _answer(event.get("text", ""), event["user"])
+        thread = event.get("thread_ts") or event["channel"]
+        text = _answer(event.get("text", ""), event["user"], thread)
         client.chat_postMessage(channel=event["channel"], text=text)
 
-    def _answer(text: str, user: str) -> str:
+    def _answer(text: str, user: str, thread: str) -> str:
         services = healer.services()
         if access.requester_group:
             may_act = user in members(access.requester_group)
         else:
             may_act = user in services.approvers or user in members(access.approver_group)
-        return answer(services, ChatTurn(text=text, user=user, may_act=may_act), healer.start).text
+        turn = ChatTurn(text=text, user=user, may_act=may_act)
+        if converse is None:
+            return answer(services, turn, healer.start).text
+        return converse(services, turn, healer.start, thread).text
 
     for action_id in DECISIONS:
         app.action(action_id)(ack=acknowledge, lazy=[on_decision])

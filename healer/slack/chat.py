@@ -81,7 +81,7 @@ def _command(
     services: Services, turn: ChatTurn, command: str, args: list[str], start: START
 ) -> ChatAnswer:
     if command == "status":
-        return ChatAnswer(_status(services))
+        return ChatAnswer(status_text(services))
     if command == "help":
         return ChatAnswer(HELP)
     if command == "cost":
@@ -89,17 +89,17 @@ def _command(
             return ChatAnswer(
                 "usage: `cost ACTION TARGET [key=value …]`, e.g. `cost scale_out api-asg count=4`"
             )
-        return ChatAnswer(_cost(services, args[0], args[1], args[2:]))
+        return ChatAnswer(cost_text(services, args[0], args[1], args[2:]))
     if not args:
         return ChatAnswer(f"usage: `{command} INC` (an incident id; `status` lists the open ones)")
-    incident = _find(services, args[0])
+    incident = find_incident(services, args[0])
     if incident is None:
         return ChatAnswer(f"I know no incident `{escape(args[0], 80)}`.")
     if command == "show":
-        return ChatAnswer(_show(services, incident))
+        return ChatAnswer(show_text(services, incident))
     if command == "why":
-        return ChatAnswer(_why(services, incident))
-    return _heal(services, turn, incident, start)
+        return ChatAnswer(why_text(services, incident))
+    return heal(services, turn, incident, start)
 
 
 def _plain_words(services: Services, turn: ChatTurn, start: START) -> ChatAnswer:
@@ -108,21 +108,21 @@ def _plain_words(services: Services, turn: ChatTurn, start: START) -> ChatAnswer
     lowered = text.lower()
     if scale := _SCALE_BY.search(text):
         return ChatAnswer(
-            _cost(services, ActionId.SCALE_OUT.value, scale[1], [f"count={scale[2]}"])
+            cost_text(services, ActionId.SCALE_OUT.value, scale[1], [f"count={scale[2]}"])
         )
     incident = _mentioned(services, text)
     if incident is None:
         if "status" in lowered or "open" in lowered:
-            return ChatAnswer(_status(services))
+            return ChatAnswer(status_text(services))
         return ChatAnswer(f"I could not tell which incident you mean.\n{HELP}")
     if re.search(r"\b(heal|fix|re-?investigate|try again)\b", lowered):
-        return _heal(services, turn, incident, start)
+        return heal(services, turn, incident, start)
     if re.search(r"\b(why|how come|reason)\b", lowered):
-        return ChatAnswer(_why(services, incident))
-    return ChatAnswer(_show(services, incident))
+        return ChatAnswer(why_text(services, incident))
+    return ChatAnswer(show_text(services, incident))
 
 
-def _find(services: Services, ref: str) -> Incident | None:
+def find_incident(services: Services, ref: str) -> Incident | None:
     """The incident with this id, or the only recent one whose id starts with it."""
     exact = services.store.get(ref)
     if exact is not None:
@@ -146,7 +146,7 @@ def _mentioned(services: Services, text: str) -> Incident | None:
     return None
 
 
-def _status(services: Services) -> str:
+def status_text(services: Services) -> str:
     open_ = services.store.list_open()
     if not open_:
         return "No open incidents."
@@ -165,7 +165,7 @@ def _state(incident: Incident) -> str:
     return f"at {incident.step.value}"
 
 
-def _show(services: Services, incident: Incident) -> str:
+def show_text(services: Services, incident: Incident) -> str:
     lines = [f"*Incident `{incident.id}`* — {_state(incident)}"]
     lines.append(f"alarms: {escape(', '.join(incident.alarms), 500)}")
     if incident.plan and incident.plan.action:
@@ -175,7 +175,7 @@ def _show(services: Services, incident: Incident) -> str:
     return "\n".join(lines)
 
 
-def _why(services: Services, incident: Incident) -> str:
+def why_text(services: Services, incident: Incident) -> str:
     """The diagnosis, the evidence it rests on (quoted), the guardrail's reasons, and the
     timeline events they come from."""
     if incident.plan is None:
@@ -219,7 +219,7 @@ def _timeline(services: Services, incident: Incident) -> str:
     return "\n".join(lines)
 
 
-def _cost(services: Services, action: str, target: str, raw_params: list[str]) -> str:
+def cost_text(services: Services, action: str, target: str, raw_params: list[str]) -> str:
     """The price of one catalog action, computed in code from AWS facts (not estimated by a
     model)."""
     try:
@@ -243,7 +243,7 @@ def _cost(services: Services, action: str, target: str, raw_params: list[str]) -
     )
 
 
-def _heal(services: Services, turn: ChatTurn, incident: Incident, start: START) -> ChatAnswer:
+def heal(services: Services, turn: ChatTurn, incident: Incident, start: START) -> ChatAnswer:
     """Re-investigate as a new incident asked for by the user (who may not approve it)."""
     if not turn.may_act:
         return ChatAnswer(
