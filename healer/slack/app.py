@@ -21,17 +21,16 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from healer.domain import Approval, ApprovalStatus, Incident
-from healer.slack.approval_message import ACTIONS_BLOCK_ID, APPROVE_ACTION_ID, REJECT_ACTION_ID
+from healer.domain import Approval, Incident
+from healer.slack.approval_message import APPROVE_ACTION_ID, REJECT_ACTION_ID, decided_message
 from healer.slack.chat import START, ChatAnswer, ChatTurn, answer
-from healer.slack.mrkdwn import escape, mention
+from healer.slack.mrkdwn import escape
 from healer.workflow.decisions import DecisionRequest, decide
 from healer.workflow.services import Services
 
@@ -188,38 +187,7 @@ def _update_message(
     message: dict[str, Any],
     approval: Approval,
 ) -> None:
-    """Show on the approval message who decided and when (or that it expired): the buttons go
-    once the approval is no longer pending."""
-    status = _status_line(approval)
-    if status is None:
-        return
-    blocks = [b for b in message.get("blocks", []) if b.get("block_id") != "approval_status"]
-    if approval.status is not ApprovalStatus.PENDING:
-        blocks = [b for b in blocks if b.get("block_id") != ACTIONS_BLOCK_ID]
-    blocks.append(
-        {
-            "type": "context",
-            "block_id": "approval_status",
-            "elements": [{"type": "mrkdwn", "text": status}],
-        }
-    )
-    client.chat_update(channel=channel, ts=message["ts"], text=status, blocks=blocks)
-
-
-def _status_line(approval: Approval) -> str | None:
-    by = ", ".join(mention(user) for user in approval.approved_by)
-    if approval.status is ApprovalStatus.PENDING:
-        if not approval.approved_by:
-            return None
-        count = f"{len(approval.approved_by)} of {approval.approvals_needed}"
-        return f"{count} approvals ({by}); another approver is needed"
-    when = _hhmm(approval.decided_at)
-    if approval.status in (ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED):
-        return f"Approved by {by} at {when}"
-    if approval.status is ApprovalStatus.REJECTED:
-        return f"Rejected by {mention(approval.decided_by or 'someone')} at {when}; nothing ran"
-    return f"Expired at {_hhmm(approval.expires_at)}; nothing ran"
-
-
-def _hhmm(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
+    """Show on the approval message who decided and when (or that it expired)."""
+    update = decided_message(message.get("blocks", []), approval)
+    if update is not None:
+        client.chat_update(channel=channel, ts=message["ts"], **update)

@@ -25,8 +25,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from healer.domain import ActionProposal, GovernanceDecision, Incident, RemediationPlan, Risk
-from healer.slack.mrkdwn import clip, escape, one_line
+from healer.domain import (
+    ActionProposal,
+    Approval,
+    ApprovalStatus,
+    GovernanceDecision,
+    Incident,
+    RemediationPlan,
+    Risk,
+)
+from healer.slack.mrkdwn import clip, escape, mention, one_line
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -36,6 +44,7 @@ EVIDENCE_ITEM_MAX = 300
 REASONS_SHOWN = 6
 REASON_ITEM_MAX = 300
 ACTIONS_BLOCK_ID = "approval_actions"
+STATUS_BLOCK_ID = "approval_status"
 APPROVE_ACTION_ID = "approve"
 REJECT_ACTION_ID = "reject"
 
@@ -147,6 +156,41 @@ def approval_fallback_text(
         f"{_expiry_text(expires_at, now)}",
         SECTION_TEXT_MAX,
     )
+
+
+def decided_message(blocks: list[dict[str, Any]], approval: Approval) -> dict[str, Any] | None:
+    """The `chat.update` text and blocks that show on an approval message who decided and
+    when, or that it expired (the buttons go once it is no longer pending); None while nobody
+    has approved yet."""
+    status = status_line(approval)
+    if status is None:
+        return None
+    kept = [b for b in blocks if b.get("block_id") != STATUS_BLOCK_ID]
+    if approval.status is not ApprovalStatus.PENDING:
+        kept = [b for b in kept if b.get("block_id") != ACTIONS_BLOCK_ID]
+    line = {"type": "mrkdwn", "text": status}
+    kept.append({"type": "context", "block_id": STATUS_BLOCK_ID, "elements": [line]})
+    return {"text": status, "blocks": kept}
+
+
+def status_line(approval: Approval) -> str | None:
+    """Who decided an approval and when, in one line (None: pending, nobody approved yet)."""
+    by = ", ".join(mention(user) for user in approval.approved_by)
+    if approval.status is ApprovalStatus.PENDING:
+        if not approval.approved_by:
+            return None
+        count = f"{len(approval.approved_by)} of {approval.approvals_needed}"
+        return f"{count} approvals ({by}); another approver is needed"
+    when = _when(approval.decided_at)
+    if approval.status in (ApprovalStatus.APPROVED, ApprovalStatus.CONSUMED):
+        return f"Approved by {by} at {when}"
+    if approval.status is ApprovalStatus.REJECTED:
+        return f"Rejected by {mention(approval.decided_by or 'someone')} at {when}; nothing ran"
+    return f"Expired at {_when(approval.expires_at)}; nothing ran"
+
+
+def _when(moment: datetime | None) -> str:
+    return _utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
 
 
 def render_blocks_preview(blocks: list[dict[str, Any]]) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.slack.approval_message import approval_blocks, approval_fallback_text
 
@@ -26,13 +28,19 @@ class SlackApprovalChannel:
         plan: RemediationPlan,
         decision: GovernanceDecision,
         approval: Approval,
-    ) -> None:
+    ) -> str | None:
+        """Post the request; `channel/ts` of the message, or None when none was posted (the
+        approval still waits: nothing runs without it)."""
         if self._client is None:
             log.warning("approval %s: no Slack channel configured, none posted", approval.id)
-            return
-        self._client.chat_postMessage(
-            **approval_post(self._channel or "", incident, plan, decision, approval)
-        )
+            return None
+        post = approval_post(self._channel or "", incident, plan, decision, approval)
+        try:
+            sent = self._client.chat_postMessage(**post)
+        except SlackApiError as exc:
+            log.warning("approval %s: Slack refused the message: %s", approval.id, exc)
+            return None
+        return f"{sent['channel']}/{sent['ts']}"
 
 
 def approval_post(

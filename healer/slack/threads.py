@@ -1,6 +1,7 @@
 """Each incident's timeline in a Slack thread: one message in the channel when the incident
 opens, then a reply for each step of the audit trail (diagnosed, decided, acted, verified,
-closed, escalated with the page it would send); autopilot actions are announced there too.
+closed, escalated with the page it would send); autopilot actions are announced there too. An
+approval that expires unanswered is marked so on its message.
 
 What was posted is itself recorded in the audit trail (`announced`: the thread and the last
 event shown), so any process (another Lambda container, a restarted runner) carries on the same
@@ -16,6 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from healer.domain import AuditEvent, Incident
+from healer.slack.approval_message import approval_blocks, decided_message
 from healer.slack.mrkdwn import escape, one_line
 from healer.timeline import event_detail
 from healer.workflow.services import Services
@@ -75,12 +77,36 @@ class IncidentThreads:
             self._client.chat_postMessage(
                 channel=self._channel, thread_ts=thread, text=thread_line(incident, event)
             )
+            if event.kind == "expired":
+                self._show_expiry(services, incident, events, str(event.data["approval_id"]))
         services.store.append(
             incident.id,
             ANNOUNCED,
             "system:slack",
             {"channel": self._channel, "ts": thread, "through": events[-1].seq},
         )
+
+    def _show_expiry(
+        self, services: Services, incident: Incident, events: list[AuditEvent], approval_id: str
+    ) -> None:
+        """Mark the approval message as expired, its buttons gone."""
+        approval = services.store.get_approval(approval_id)
+        posted = [
+            str(e.data["message"])
+            for e in events
+            if e.kind == "approval_requested"
+            and e.data.get("approval_id") == approval_id
+            and e.data.get("message")
+        ]
+        if approval is None or not posted or incident.plan is None or incident.governance is None:
+            return
+        channel, ts = posted[-1].split("/", 1)
+        blocks = approval_blocks(
+            incident, incident.plan, incident.governance, approval.id, approval.expires_at
+        )
+        update = decided_message(blocks, approval)
+        if update is not None:
+            self._client.chat_update(channel=channel, ts=ts, **update)
 
 
 def headline(incident: Incident) -> str:

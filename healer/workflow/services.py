@@ -30,7 +30,9 @@ class ApprovalChannel(Protocol):
         plan: RemediationPlan,
         decision: GovernanceDecision,
         approval: Approval,
-    ) -> None: ...
+    ) -> str | None:
+        """Send the request; where it went (`channel/ts` in Slack), if anywhere."""
+        ...
 
 
 @dataclass

@@ -200,6 +200,7 @@ def govern(services: Services, incident: Incident) -> Incident:
             )
             incident.step = Step.REMEDIATE
             return incident
+        message = services.channel.request(incident, incident.plan or plan, decision, approval)
         services.store.append(
             incident.id,
             "approval_requested",
@@ -210,9 +211,9 @@ def govern(services: Services, incident: Incident) -> Incident:
                 "approvers": services.approvers,
                 "approvals_needed": approval.approvals_needed,
                 "requested_by": approval.requested_by,
+                "message": message,
             },
         )
-        services.channel.request(incident, incident.plan or plan, decision, approval)
         incident.step = Step.AWAIT_APPROVAL
         return incident
 

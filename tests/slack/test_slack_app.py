@@ -201,6 +201,21 @@ def test_a_click_after_expiry_changes_nothing_and_shows_the_expiry(waiting: Worl
     assert "approval_refused" in waiting.kinds(incident(waiting).id)
 
 
+def test_an_approval_that_expires_unanswered_is_marked_so_on_its_message(waiting: World) -> None:
+    clock = waiting.services.clock
+    waiting.services.clock = lambda: clock() + timedelta(hours=2)
+
+    run_incident(waiting.services, incident(waiting).id)  # the runner looks again, later
+
+    assert incident(waiting).outcome == Outcome.EXPIRED
+    message = waiting.approval_message()
+    assert message["text"].startswith("Expired at") and "nothing ran" in message["text"]
+    assert "approval_actions" not in json.dumps(message["blocks"])
+    assert waiting.slack.called("chat.postEphemeral") == []  # nobody clicked
+    assert waiting.mutations() == []
+    assert waiting.slack.problems == []
+
+
 @pytest.mark.parametrize(
     ("tamper", "why"),
     [
