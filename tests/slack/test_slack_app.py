@@ -348,6 +348,18 @@ def test_a_slack_outage_never_stops_an_incident(tmp_path: Path) -> None:
         assert "announced" not in world.kinds(incident(world).id)
 
 
+def test_a_slack_outage_while_asking_leaves_the_approval_waiting(surge: World) -> None:
+    surge.slack.failing.add("chat.postMessage")
+
+    deliver(surge)
+
+    waiting = incident(surge)
+    assert waiting.step is Step.AWAIT_APPROVAL  # nothing runs without the approval
+    requested = [e for e in surge.store.events(waiting.id) if e.kind == "approval_requested"]
+    assert [e.data["message"] for e in requested] == [None]
+    assert surge.mutations() == []
+
+
 # --- the conversation -------------------------------------------------------------------------
 
 
