@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackClientError
 
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.slack.approval_message import approval_blocks, approval_fallback_text
@@ -37,8 +37,8 @@ class SlackApprovalChannel:
         post = approval_post(self._channel or "", incident, plan, decision, approval)
         try:
             sent = self._client.chat_postMessage(**post)
-        except SlackApiError as exc:
-            log.warning("approval %s: Slack refused the message: %s", approval.id, exc)
+        except (SlackClientError, OSError) as exc:  # refused, or unreachable
+            log.warning("approval %s: Slack did not take the message: %s", approval.id, exc)
             return None
         return f"{sent['channel']}/{sent['ts']}"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackClientError
 
 from healer.domain import AuditEvent, Incident
 from healer.slack.approval_message import approval_blocks, decided_message
@@ -58,7 +58,7 @@ class IncidentThreads:
     def __call__(self, services: Services, incident: Incident) -> None:
         try:
             self._sync(services, incident)
-        except SlackApiError as exc:
+        except (SlackClientError, OSError) as exc:  # refused, or unreachable
             log.warning("incident %s: Slack thread not updated: %s", incident.id, exc)
 
     def _sync(self, services: Services, incident: Incident) -> None:

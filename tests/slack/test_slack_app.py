@@ -348,6 +348,18 @@ def test_a_slack_outage_never_stops_an_incident(tmp_path: Path) -> None:
         assert "announced" not in world.kinds(incident(world).id)
 
 
+def test_an_unreachable_slack_never_stops_an_incident(tmp_path: Path) -> None:
+    for world in open_world(tmp_path, "dev-traffic-surge-api"):
+        nowhere = WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/api/", timeout=2)
+        world.services.channel = SlackApprovalChannel(nowhere, CHANNEL)
+        world.services.announce = IncidentThreads(nowhere, CHANNEL)
+
+        deliver(world)
+
+        assert incident(world).step is Step.AWAIT_APPROVAL
+        assert world.mutations() == []
+
+
 def test_a_slack_outage_while_asking_leaves_the_approval_waiting(surge: World) -> None:
     surge.slack.failing.add("chat.postMessage")
 
