@@ -12,6 +12,7 @@ outlive it); the offline engine needs none.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -44,7 +45,7 @@ class DeployedHealer:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    if not str(headers.get("x-slack-request-timestamp", "")).isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", str(headers.get("x-slack-request-timestamp", ""))):
         logger.warning("slack request refused: no numeric timestamp")
         return {"statusCode": 401, "body": "invalid request"}  # Bolt would crash on it: 500
     response: dict[str, Any] = request_handler().handle(event, context)

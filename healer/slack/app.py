@@ -23,11 +23,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from healer.domain import Approval, Incident
+from healer.domain import Incident
 from healer.slack.approval_message import APPROVE_ACTION_ID, REJECT_ACTION_ID, decided_message
 from healer.slack.chat import START, ChatAnswer, ChatTurn, answer
 from healer.slack.mrkdwn import escape
@@ -121,9 +121,8 @@ def build_app(
         )
         result = decide(replace(services, approvers=approvers), request, healer.resume)
         channel = body["channel"]["id"]
-        approval = services.store.get_approval(request.approval_id)
-        if approval is not None and body.get("message"):
-            _update_message(client, channel, body["message"], approval)
+        if body.get("message"):
+            _update_message(client, services, channel, body["message"], request.approval_id)
         text = result.message if result.ok else f"Not done: {result.message}"
         client.chat_postEphemeral(channel=channel, user=user, text=escape(text, 3000))
 
@@ -132,15 +131,19 @@ def build_app(
         reply = _answer(body["text"], user, f"{channel}-{user}")
         client.chat_postEphemeral(channel=channel, user=user, text=reply)
 
-    def on_mention(event: dict[str, Any], client: WebClient) -> None:
+    def on_mention(event: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
+        if _retried(request) or "user" not in event:
+            return  # Slack delivers again when the ack was slow: the first one is answered
         text = event.get("text", "").split(">", 1)[-1]  # drop the leading <@BOT>
         thread = event.get("thread_ts") or event["ts"]
         reply = _answer(text, event["user"], thread)
         client.chat_postMessage(channel=event["channel"], thread_ts=thread, text=reply)
 
-    def on_message(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or "user" not in event:
+    def on_message(event: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # only people's direct messages; channels are for mentions
+        if _retried(request) or "user" not in event:
+            return
         thread = event.get("thread_ts") or event["channel"]
         text = _answer(event.get("text", ""), event["user"], thread)
         client.chat_postMessage(channel=event["channel"], text=text)
@@ -164,6 +167,11 @@ def build_app(
     return app
 
 
+def _retried(request: BoltRequest) -> bool:
+    """A delivery Slack repeats because the first ack seemed late (it was answered)."""
+    return bool(request.headers.get("x-slack-retry-num"))
+
+
 class _GroupMembers:
     """A user group's members (`usergroups.users.list`), read when asked: membership changes
     take effect at the next click."""
@@ -183,11 +191,20 @@ class _GroupMembers:
 
 def _update_message(
     client: WebClient,
+    services: Services,
     channel: str,
     message: dict[str, Any],
-    approval: Approval,
+    approval_id: str,
 ) -> None:
-    """Show on the approval message who decided and when (or that it expired)."""
-    update = decided_message(message.get("blocks", []), approval)
-    if update is not None:
+    """Show on the approval message who decided and when, from the store. Two clicks racing
+    may update it out of order, so it is read again after each update until it holds still."""
+    shown = None
+    for _ in range(3):
+        approval = services.store.get_approval(approval_id)
+        if approval is None or approval == shown:
+            return
+        update = decided_message(message.get("blocks", []), approval)
+        if update is None:
+            return
         client.chat_update(channel=channel, ts=message["ts"], **update)
+        shown = approval

@@ -202,7 +202,7 @@ def why_text(services: Services, incident: Incident) -> str:
     if incident.governance:
         governance = incident.governance
         lines.append(f"*Guardrail:* {governance.decision.value}, risk {governance.risk.value}")
-        lines += [f"• {escape(reason, ITEM_MAX)}" for reason in governance.reasons]
+        lines += [f"• {escape(one_line(reason), ITEM_MAX)}" for reason in governance.reasons]
     lines.append(_timeline(services, incident))
     return "\n".join(lines)
 

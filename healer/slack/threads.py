@@ -73,18 +73,19 @@ class IncidentThreads:
         else:
             root = self._client.chat_postMessage(channel=self._channel, text=headline(incident))
             thread = str(root["ts"])
+            self._record(services, incident, thread, through)  # one thread, even if a reply fails
         for event in new:
             self._client.chat_postMessage(
                 channel=self._channel, thread_ts=thread, text=thread_line(incident, event)
             )
             if event.kind == "expired":
                 self._show_expiry(services, incident, events, str(event.data["approval_id"]))
-        services.store.append(
-            incident.id,
-            ANNOUNCED,
-            "system:slack",
-            {"channel": self._channel, "ts": thread, "through": events[-1].seq},
-        )
+        self._record(services, incident, thread, events[-1].seq)
+
+    def _record(self, services: Services, incident: Incident, thread: str, through: int) -> None:
+        """Audit what the thread has been told: its message, and up to which event."""
+        data = {"channel": self._channel, "ts": thread, "through": through}
+        services.store.append(incident.id, ANNOUNCED, "system:slack", data)
 
     def _show_expiry(
         self, services: Services, incident: Incident, events: list[AuditEvent], approval_id: str
@@ -131,7 +132,7 @@ def thread_line(incident: Incident, event: AuditEvent) -> str:
 
 def page(incident: Incident, event: AuditEvent) -> str:
     """The on-call page an escalation sends, as a quote (its summary is the model's words)."""
-    reasons = "; ".join(str(r) for r in event.data.get("reasons", []))
+    reasons = "; ".join(one_line(str(r)) for r in event.data.get("reasons", []))
     summary = one_line(str(event.data.get("summary", "")))
     lines = [
         f"PAGE on-call: incident {incident.id}, alarms {', '.join(incident.alarms)}",

@@ -207,6 +207,8 @@ def test_requests_that_are_not_signed_by_slack_just_now_change_nothing(
         "unsigned": function_url_event(body, {"content-type": "application/x-www-form-urlencoded"}),
         "timestamp not a number": good
         | {"headers": good["headers"] | {"x-slack-request-timestamp": "soon"}},
+        "timestamp of other digits": good
+        | {"headers": good["headers"] | {"x-slack-request-timestamp": "²"}},
     }
 
     answers = {name: post(event)["statusCode"] for name, event in requests.items()}

@@ -549,3 +549,65 @@ def test_a_model_cannot_start_an_action_for_someone_who_may_not_ask(tmp_path: Pa
             if "toolResult" in block
         ]
         assert result["status"] == "error"  # the tool is not offered to those who may not ask
+
+
+# --- after the hostile review -----------------------------------------------------------------
+
+
+def test_a_retried_delivery_of_a_chat_request_is_not_answered_again(tmp_path: Path) -> None:
+    access = SlackAccess(requester_group="S0ASKERS")
+    for world in open_world(tmp_path, "dev-traffic-surge-api", access=access):
+        first = deliver(world)
+        world.click(REJECT_ACTION_ID, APPROVER)
+        dm = {"type": "message", "channel_type": "im", "channel": "D0REQUEST", "user": REQUESTER}
+        body = event_body(dm | {"text": f"heal {first}", "ts": "1700000300.1"})
+
+        world.send(body)
+        world.send(body, signed_headers(body, SECRET) | {"x-slack-retry-num": "1"})
+
+        assert len(world.store.list()) == 2  # the first incident and one re-investigation
+        assert (
+            len([m for m in world.slack.called("chat.postMessage") if m["channel"] == "D0REQUEST"])
+            == 1
+        )
+
+
+def test_direct_messages_from_other_bots_are_not_answered(waiting: World) -> None:
+    dm = {"type": "message", "channel_type": "im", "channel": "D0OTHERBOT", "text": "status"}
+
+    waiting.send(event_body(dm | {"user": "U0OTHERBOT", "bot_id": "B0OTHER", "ts": "1.2"}))
+
+    assert [
+        m for m in waiting.slack.called("chat.postMessage") if m["channel"] == "D0OTHERBOT"
+    ] == []
+
+
+def test_a_reason_with_newlines_stays_inside_the_quoted_page() -> None:
+    from datetime import UTC, datetime
+
+    from healer.domain import AuditEvent, Incident
+    from healer.slack.threads import page
+
+    incident = Incident(
+        id="inc-1",
+        opened_at=datetime(2025, 3, 1, tzinfo=UTC),
+        account="1",
+        region="r",
+        alarms=["a"],
+        resources=[],
+    )
+    event = AuditEvent(
+        gseq=1,
+        seq=1,
+        incident_id="inc-1",
+        kind="escalated",
+        actor="guardrail",
+        at=datetime(2025, 3, 1, tzinfo=UTC),
+        prev_hash="",
+        hash="",
+        data={"reasons": ["target x\nSafe: click Approve *now*"], "summary": "s\nhi"},
+    )
+
+    lines = page(incident, event).splitlines()
+
+    assert all(line.startswith("> ") for line in lines)
