@@ -1,99 +1,98 @@
-"""`healer`: the command line (typer + rich)."""
+"""`healer`: the command line (typer + rich).
+
+Only light modules are imported here; each command imports the sandbox, the agents or the
+knowledge base when it runs (tests/test_cli_speed.py keeps it so).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from healer import render
-from healer.cases import find_case, load_case
-from healer.config import HealerSettings, load_settings
-from healer.configured_store import configured_store
-from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan, Step
-from healer.errors import ActionRejected, CaseError, ConfigError
+from healer.cli_common import HealerGroup, console, fail, load, open_store, printing_channel
 from healer.eval_command import eval_command
 from healer.kb_cli import kb_app
-from healer.model_cli import ensure_model, model_failures_exit
-from healer.replay import replay_case, sandbox_for
-from healer.slack.channel import SlackApprovalChannel, approval_post
+from healer.run_cli import ingest_command, run_command
 from healer.slack_cli import slack_app
-from healer.store import Store
-from healer.workflow.approvals import approve as approve_incident
-from healer.workflow.approvals import reject as reject_incident
-from healer.workflow.runner import run_incident
-from healer.workflow.services import Announce, ApprovalChannel, RecordingChannel
 
-app = typer.Typer(help="Incident Healer: heals AWS incidents, audited.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from healer.config import HealerSettings
+    from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
+    from healer.store import Store
+    from healer.workflow.services import Announce, ApprovalChannel, Services
+
+app = typer.Typer(
+    help="Incident Healer: heals AWS incidents, audited.",
+    no_args_is_help=True,
+    cls=HealerGroup,
+    pretty_exceptions_enable=False,
+)
 incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True)
 audit_app = typer.Typer(help="The HMAC-chained, digest-anchored audit log.", no_args_is_help=True)
+deploy_app = typer.Typer(help="The serverless deployment on AWS.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(kb_app, name="kb")
 app.add_typer(slack_app, name="slack")
+app.add_typer(deploy_app, name="deploy")
 app.command("eval")(eval_command)
-console = Console(highlight=False)
+app.command("run")(run_command)
+app.command("ingest")(ingest_command)
 
 AS_HELP = "Slack user id to act as (a local stand-in for Slack identity; not verified)"
 DEMO_CASES = ("dev-disk-full-web", "dev-traffic-surge-api")
 
 
-def _settings(**overrides: str) -> HealerSettings:
-    try:
-        return load_settings(**overrides)
-    except ValueError as exc:
-        raise _fail(f"invalid configuration: {exc}") from exc
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"healer {version('incident-healer')}")
+        raise typer.Exit()
 
 
-def _store(settings: HealerSettings) -> Store:
-    try:
-        return configured_store(settings)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="print the traceback of an error (or HEALER_DEBUG=1)")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Incident Healer: heals AWS incidents, audited."""
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
+def _slack_json_channel(channel: str | None) -> ApprovalChannel:
+    """A channel that prints exactly the `chat.postMessage` JSON each request would send."""
+    from healer.slack.channel import approval_post
+    from healer.workflow.services import RecordingChannel
 
+    class SlackJsonChannel(RecordingChannel):
+        def request(
+            self,
+            incident: Incident,
+            plan: RemediationPlan,
+            decision: GovernanceDecision,
+            approval: Approval,
+        ) -> None:
+            super().request(incident, plan, decision, approval)
+            post = approval_post(channel or "C_YOUR_CHANNEL", incident, plan, decision, approval)
+            typer.echo(json.dumps({"method": "chat.postMessage", **post}, indent=2))
 
-class _PrintingChannel(RecordingChannel):
-    """Shows each approval request as it would appear in Slack."""
-
-    def request(
-        self,
-        incident: Incident,
-        plan: RemediationPlan,
-        decision: GovernanceDecision,
-        approval: Approval,
-    ) -> None:
-        super().request(incident, plan, decision, approval)
-        render.approval_request(console, incident, plan, decision, approval)
-
-
-class _SlackJsonChannel(RecordingChannel):
-    """Prints exactly the `chat.postMessage` JSON each approval request would send."""
-
-    def __init__(self, channel: str | None) -> None:
-        super().__init__()
-        self._channel = channel or "C_YOUR_CHANNEL"
-
-    def request(
-        self,
-        incident: Incident,
-        plan: RemediationPlan,
-        decision: GovernanceDecision,
-        approval: Approval,
-    ) -> None:
-        super().request(incident, plan, decision, approval)
-        post = approval_post(self._channel, incident, plan, decision, approval)
-        typer.echo(json.dumps({"method": "chat.postMessage", **post}, indent=2))
+    return SlackJsonChannel()
 
 
 def _slack_outputs(
@@ -103,21 +102,69 @@ def _slack_outputs(
     the JSON Slack would be sent (`--print-slack`), or the configured Slack channel, approval
     messages and one thread per incident (`--slack`)."""
     if print_slack:
-        return _SlackJsonChannel(settings.slack_channel), None
+        return _slack_json_channel(settings.slack_channel), None
     if not slack:
-        return _PrintingChannel(), None
+        return printing_channel(), None
     if not (settings.slack_bot_token and settings.slack_channel):
-        raise _fail(
-            "--slack needs HEALER_SLACK_BOT_TOKEN and HEALER_SLACK_CHANNEL (or use --print-slack)"
+        raise fail(
+            "needs HEALER_SLACK_BOT_TOKEN and HEALER_SLACK_CHANNEL (or use --print-slack)",
+            "--slack",
         )
     from slack_sdk import WebClient
 
+    from healer.slack.channel import SlackApprovalChannel
     from healer.slack.threads import IncidentThreads
 
     token = settings.slack_bot_token.get_secret_value()
     client = WebClient(token=token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     channel = settings.slack_channel
     return SlackApprovalChannel(client, channel), IncidentThreads(client, channel)
+
+
+def _asker(
+    settings: HealerSettings, wait: bool, status: Status
+) -> Callable[[Incident], tuple[str, str] | None]:
+    """How a waiting incident is answered: left waiting (`--wait`) or asked on the terminal,
+    with the spinner stopped while the prompt shows."""
+
+    def ask(incident: Incident) -> tuple[str, str] | None:
+        if wait:
+            console.print(
+                f"[bold]{incident.id} waits for approval[/]: "
+                f"healer approve {incident.id} --as USER  (or healer reject …)"
+            )
+            return None
+        status.stop()
+        try:
+            return _prompt_decision(settings)
+        finally:
+            status.start()
+
+    return ask
+
+
+def _prompt_decision(settings: HealerSettings) -> tuple[str, str] | None:
+    """approve / reject / wait (y/n accepted), then an approver's user id, asked again until it
+    is one of the configured approvers."""
+    answers = {"y": "approve", "yes": "approve", "n": "reject", "no": "reject"}
+    while True:
+        answer = typer.prompt("approve, reject or wait? [y/n/wait]", default="approve")
+        answer = answers.get(answer.strip().lower(), answer.strip().lower())
+        if answer in ("approve", "reject", "wait"):
+            break
+        console.print(f"please answer approve (y), reject (n) or wait, not {escape(answer)!r}")
+    if answer == "wait":
+        return None
+    default_user = settings.approvers[0] if settings.approvers else ""
+    for _ in range(3):
+        user = typer.prompt("your Slack user id", default=default_user).strip()
+        if not settings.approvers or user in settings.approvers:
+            return answer, user
+        console.print(
+            f"{escape(user)} is not an approver (HEALER_APPROVERS: "
+            f"{escape(', '.join(settings.approvers))}); try again"
+        )
+    return None
 
 
 def _replay(
@@ -128,28 +175,15 @@ def _replay(
     wait: bool = False,
     slack: tuple[ApprovalChannel, Announce | None] | None = None,
 ) -> list[Incident]:
-    try:
-        path = find_case(case_ref, settings.cases_dir)
-        case = load_case(path)
-    except CaseError as exc:
-        raise _fail(str(exc)) from exc
+    from healer.cases import find_case, load_case
+    from healer.replay import replay_case
+
+    path = find_case(case_ref, settings.cases_dir)
+    case = load_case(path)
     render.case_header(console, case)
-    channel, announce = slack or (_PrintingChannel(), None)
-
-    def ask(incident: Incident) -> tuple[str, str] | None:
-        if wait:
-            console.print(
-                f"[bold]{incident.id} waits for approval[/]: "
-                f"healer approve {incident.id} --as USER  (or healer reject …)"
-            )
-            return None
-        answer = typer.prompt("approve, reject or wait?", default="approve")
-        if answer not in ("approve", "reject"):
-            return None
-        default_user = settings.approvers[0] if settings.approvers else ""
-        return answer, typer.prompt("your Slack user id", default=default_user)
-
+    channel, announce = slack or (printing_channel(), None)
     with console.status("replaying…") as status:
+        ask = _asker(settings, wait, status)
         result = replay_case(
             case,
             path,
@@ -162,11 +196,18 @@ def _replay(
             announce=announce,
         )
     for decision in result.human_decisions:
-        console.print(f"[bold]human[/]: {decision}")
+        console.print(f"[bold]human[/]: {escape(decision)}")
     for incident in result.incidents:
         render.incident_report(console, incident, store.events(incident.id))
-    console.print(f"[dim]replayed {case.id} in {result.wall_seconds:.1f} s[/]\n")
+    console.print(f"[dim]replayed {escape(case.id)} in {result.wall_seconds:.1f} s[/]\n")
     return result.incidents
+
+
+def _ready(settings: HealerSettings) -> None:
+    """Check the model can serve a run before anything starts."""
+    from healer.model_cli import ensure_model
+
+    ensure_model(settings)
 
 
 @app.command()
@@ -189,21 +230,22 @@ def demo(
     ] = False,
 ) -> None:
     """Replay incidents end to end in a sandbox account: autopilot, then co-pilot."""
-    settings = _settings(**({"model": model} if model else {}))
-    ensure_model(settings)
+    import logging
+
+    settings = load(**({"model": model} if model else {}))
+    _ready(settings)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    store = _store(settings)
+    store = open_store(settings)
     started = time.monotonic()
     incidents = []
-    with model_failures_exit():
-        for ref in case or list(DEMO_CASES):
-            outputs = _slack_outputs(settings, slack, print_slack)
-            incidents += _replay(ref, settings, store, interactive, slack=outputs)
+    for ref in case or list(DEMO_CASES):
+        outputs = _slack_outputs(settings, slack, print_slack)
+        incidents += _replay(ref, settings, store, interactive, slack=outputs)
     report = store.verify()
     render.audit_report(console, report)
     console.print(
         f"[bold]{len(incidents)} incident(s) in {time.monotonic() - started:.1f} s; "
-        f"store: {settings.store_path}[/]"
+        f"store: {escape(str(settings.store_path))}[/]"
     )
     if not report.ok:
         raise typer.Exit(code=1)
@@ -217,67 +259,133 @@ def replay(
     ] = False,
 ) -> None:
     """Replay one case file and print its timeline."""
-    settings = _settings()
-    ensure_model(settings)
-    with model_failures_exit():
-        _replay(str(path), settings, _store(settings), interactive=False, wait=wait)
+    settings = load()
+    _ready(settings)
+    _replay(str(path), settings, open_store(settings), interactive=False, wait=wait)
+
+
+def find_incident(store: Store, ref: str) -> Incident:
+    """The incident with this id or unique id prefix; an expired approval expires as it is read."""
+    from healer.workflow.approvals import settle_in
+
+    incident = store.get(ref)
+    if incident is None:
+        matches = [i for i in store.list(-1) if i.id.startswith(ref)] if ref else []
+        if not matches:
+            raise fail(f"no incident {ref} (healer incidents list shows them)", "incident")
+        if len(matches) > 1:
+            ids = ", ".join(i.id for i in matches[:5])
+            raise fail(f"{ref} is the start of {len(matches)} incident ids ({ids})", "incident")
+        incident = matches[0]
+    settle_in(store, datetime.now(UTC), incident)
+    return incident
 
 
 @incidents_app.command("list")
-def incidents_list(limit: int = 20) -> None:
+def incidents_list(limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
     """The newest incidents with their step and outcome."""
-    settings = _settings()
-    render.incident_table(console, _store(settings).list(limit))
+    from healer.workflow.approvals import settle_in
+
+    store = open_store(load())
+    incidents = store.list(limit)
+    now = datetime.now(UTC)
+    for incident in incidents:
+        settle_in(store, now, incident)
+    render.incident_table(console, incidents)
 
 
 @incidents_app.command("show")
 def incidents_show(incident_id: str) -> None:
-    """One incident: diagnosis, decision, action and timeline."""
-    store = _store(_settings())
-    incident = store.get(incident_id)
-    if incident is None:
-        raise _fail(f"no incident {incident_id}")
-    render.incident_report(console, incident, store.events(incident_id))
+    """One incident: diagnosis, decision, action and timeline (an id prefix is enough)."""
+    store = open_store(load())
+    incident = find_incident(store, incident_id)
+    render.incident_report(console, incident, store.events(incident.id))
+
+
+@incidents_app.command("resume")
+def incidents_resume(incident_id: str) -> None:
+    """Run a stopped incident on from its step (after a crash or an error): a side effect that
+    already happened is not repeated."""
+    from healer.domain import Step
+    from healer.workflow.runner import run_incident
+
+    settings = load()
+    store = open_store(settings)
+    incident = find_incident(store, incident_id)
+    if incident.step is Step.DONE:
+        raise fail(f"{incident.id} is closed ({incident.outcome}): nothing to resume", "incident")
+    with _services_for(incident, settings, store) as services, console.status("resuming…"):
+        incident = run_incident(services, incident.id)
+    render.incident_report(console, incident, store.events(incident.id))
+
+
+@incidents_app.command("close")
+def incidents_close(
+    incident_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="why, for the audit trail")],
+    as_user: Annotated[str, typer.Option("--as", help=AS_HELP)] = "cli",
+) -> None:
+    """Close an incident the healer should stop working on (audited, with who and why)."""
+    from healer.workflow.manual import close_by_human
+
+    store = open_store(load())
+    incident = find_incident(store, incident_id)
+    close_by_human(store, incident, as_user, reason, datetime.now(UTC))
+    console.print(f"closed {incident.id}")
 
 
 @audit_app.command("verify")
 def audit_verify(incident_id: Annotated[str | None, typer.Argument()] = None) -> None:
     """Verify the audit log, its signed head, digests and triggers; exit 1 naming each problem."""
-    report = _store(_settings()).verify(incident_id)
+    store = open_store(load())
+    if incident_id is not None:
+        incident_id = find_incident(store, incident_id).id
+    report = store.verify(incident_id)
     render.audit_report(console, report)
     if not report.ok:
         raise typer.Exit(code=1)
 
 
-def _decide(incident_id: str, user: str, approve: bool) -> None:
-    settings = _settings()
-    store = _store(settings)
-    incident = store.get(incident_id)
-    if incident is None:
-        raise _fail(f"no incident {incident_id}")
+@contextmanager
+def _services_for(incident: Incident, settings: HealerSettings, store: Store) -> Iterator[Services]:
+    """Services bound to the incident's world: its sandbox case again, or the AWS account."""
     case_path = incident.runtime.get("sandbox_case")
-    if incident.step != Step.AWAIT_APPROVAL:
-        raise _fail(f"incident {incident_id} is not waiting for approval ({incident.step})")
+    _ready(settings)
     if not case_path:
-        raise _fail("this incident runs on AWS: answer it in Slack or through the workflow")
+        if settings.store_backend != "dynamodb":
+            raise fail("this incident runs on AWS: answer it in Slack or through the workflow")
+        from healer.aws_services import aws_services
+
+        yield aws_services(settings, channel=printing_channel())
+        return
+    from healer.cases import load_case
+    from healer.replay import sandbox_for
+
     case = load_case(Path(case_path))
-    ensure_model(settings)
-    with (
-        model_failures_exit(),
-        sandbox_for(
-            case, Path(case_path), store, settings, _PrintingChannel(), world=incident.world
-        ) as (_, services),
-    ):
-        try:
-            if approve:
-                approve_incident(services, incident_id, user)
-            else:
-                reject_incident(services, incident_id, user)
-        except (ActionRejected, ConfigError) as exc:
-            raise _fail(str(exc)) from exc
+    with sandbox_for(
+        case, Path(case_path), store, settings, printing_channel(), world=incident.world
+    ) as (_, services):
+        yield services
+
+
+def _decide(incident_id: str, user: str, approve: bool) -> None:
+    from healer.domain import Step
+    from healer.workflow.approvals import approve as approve_incident
+    from healer.workflow.approvals import reject as reject_incident
+    from healer.workflow.runner import run_incident
+
+    settings = load()
+    store = open_store(settings)
+    incident = find_incident(store, incident_id)
+    if incident.step is not Step.AWAIT_APPROVAL:
+        raise fail(f"{incident.id} is not waiting for approval ({incident.step})", "incident")
+    if not incident.runtime.get("sandbox_case"):
+        raise fail("this incident runs on AWS: answer it in Slack or through the workflow")
+    with _services_for(incident, settings, store) as services:
+        (approve_incident if approve else reject_incident)(services, incident.id, user)
         with console.status("resuming…"):
-            incident = run_incident(services, incident_id)
-    render.incident_report(console, incident, store.events(incident_id))
+            incident = run_incident(services, incident.id)
+    render.incident_report(console, incident, store.events(incident.id))
 
 
 @app.command()
@@ -297,13 +405,9 @@ def reject(incident_id: str, as_user: Annotated[str, typer.Option("--as", help=A
 
 
 @app.command()
-def events(limit: int = 30) -> None:
+def events(limit: Annotated[int, typer.Option(min=1)] = 30) -> None:
     """Delivered events, accepted or not, each with the reason."""
-    render.event_table(console, _store(_settings()).list_events(limit))
-
-
-deploy_app = typer.Typer(help="The serverless deployment on AWS.", no_args_is_help=True)
-app.add_typer(deploy_app, name="deploy")
+    render.event_table(console, open_store(load()).list_events(limit))
 
 
 @deploy_app.command("check")
@@ -314,62 +418,10 @@ def deploy_check() -> None:
 
     from healer.deploy_check import deployment_checks
 
-    settings = _settings()
+    settings = load()
     checks = deployment_checks(settings, boto3.session.Session(region_name=settings.region))
     for check in checks:
         mark = "[green]ok[/]     " if check.ok else "[bold red]missing[/]"
         console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
     if not all(check.ok for check in checks):
         raise typer.Exit(code=1)
-
-
-@app.command()
-def run(
-    events_file: Annotated[Path, typer.Argument(help="EventBridge alarm event(s): JSON or NDJSON")],
-    aws: Annotated[
-        bool, typer.Option("--aws", help="on the real account: boto3 clients, DynamoDB store")
-    ] = False,
-) -> None:
-    """Ingest alarm events and heal their incidents with the local runner, on the account of
-    your AWS credentials (the store, audit key and digest bucket of `healer deploy check`).
-    An action that needs approval waits for it in Slack."""
-    from healer.aws_services import aws_services
-    from healer.workflow.ingest import ingest
-
-    settings = _settings(**({"store_backend": "dynamodb"} if aws else {}))
-    if settings.store_backend != "dynamodb":
-        raise _fail("run needs --aws or HEALER_STORE_BACKEND=dynamodb (a sandbox: `healer replay`)")
-    raw_events = _read_events(events_file)
-    try:
-        services = aws_services(settings, channel=_PrintingChannel())
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-    with model_failures_exit():
-        for raw in raw_events:
-            outcome = ingest(services, raw)
-            render.ingest_line(console, outcome)
-            if outcome.status != "opened" or outcome.incident_id is None:
-                continue
-            incident = run_incident(services, outcome.incident_id)
-            render.incident_report(console, incident, services.store.events(incident.id))
-
-
-def _read_events(path: Path) -> list[object]:
-    """One EventBridge event (a JSON object), a JSON list of them, or one per line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"{path}: {exc}") from exc
-    try:
-        parsed = json.loads(text)
-        return parsed if isinstance(parsed, list) else [parsed]
-    except ValueError:
-        pass
-    events: list[object] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise _fail(f"{path}:{number}: not JSON ({exc.msg})") from exc
-    return events

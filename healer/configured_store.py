@@ -4,9 +4,13 @@ or the deployment's DynamoDB store (`store_backend = "dynamodb"`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from healer.config import HealerSettings
-from healer.store import LocalDigestDirectory, SqliteStore, Store
+from healer.store import LocalDigestDirectory, SqliteStore
+
+if TYPE_CHECKING:
+    from healer.store import Store
 
 
 def configured_store(

@@ -79,6 +79,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     NO_ACTION = "no_action"
     EXPIRED = "expired"
+    CLOSED = "closed"  # by a human (`healer incidents close`), whatever the healer was doing
 
 
 class AlarmState(StrEnum):

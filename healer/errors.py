@@ -47,3 +47,12 @@ class EventRejected(HealerError):
 
 class CaseError(HealerError):
     """A replay case does not validate against the schema."""
+
+
+class UserError(HealerError):
+    """Input a user must fix, found by a command: `error: <where>: <what>`, exit 2."""
+
+    def __init__(self, what: str, where: str | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = where

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evals.harness import case_files, run_eval
-from evals.report import write_reports
-from evals.scoring import CaseScore
-from evals.summary import (
-    THRESHOLDS_FILE,
-    ModelRow,
-    ThresholdResult,
-    check_thresholds,
-    read_thresholds,
-)
-from healer.config import load_settings
-from healer.errors import CaseError, ConfigError
-from healer.model_cli import ensure_model, model_failures_exit
+from healer.cli_common import fail, load
+from healer.model_cli import ensure_model
+
+if TYPE_CHECKING:
+    from evals.scoring import CaseScore
+    from evals.summary import ModelRow, ThresholdResult
 
 console = Console(highlight=False)
 
@@ -59,33 +51,29 @@ def eval_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     thresholds_file: Annotated[
-        Path, typer.Option("--thresholds", help="the bounds to enforce (YAML)")
-    ] = THRESHOLDS_FILE,
+        Path | None,
+        typer.Option("--thresholds", help="the bounds to enforce (YAML; evals/thresholds.yaml)"),
+    ] = None,
 ) -> None:
     """Replay past incidents in sandbox accounts and score the healer; exit 1 on a failed
     threshold (`--suite redteam`: on any attack that executed)."""
-    overrides = {"model": model} if model else {}
-    settings = load_settings(**overrides)
+    from evals.harness import case_files, run_eval
+    from evals.report import write_reports
+    from evals.summary import THRESHOLDS_FILE, check_thresholds, read_thresholds
+
+    settings = load(**({"model": model} if model else {}))
     if suite == "redteam":
         redteam_command(settings, report, as_json)
         return
     if suite != "dev":
-        console.print(f"[bold red]error:[/] unknown suite {suite!r}: use dev or redteam")
-        raise typer.Exit(code=2)
+        raise fail(f"unknown suite {suite!r}: use dev or redteam", "--suite")
     cases_dir = cases or settings.cases_dir
-    try:
-        read_thresholds(thresholds_file)
-    except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(code=2) from exc
+    thresholds_file = thresholds_file or THRESHOLDS_FILE
+    read_thresholds(thresholds_file)
     compare_with = baseline_for(settings.model, baseline)
     for name in [settings.model, *([compare_with] if compare_with else [])]:
         ensure_model(settings, name)
-    try:
-        total = len(case_files(cases_dir)) * repeat * (2 if compare_with else 1)
-    except CaseError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=2) from exc
+    total = len(case_files(cases_dir)) * repeat * (2 if compare_with else 1)
 
     columns = (
         TextColumn("{task.description}"),
@@ -102,8 +90,7 @@ def eval_command(
             else:
                 bar.advance(task)
 
-        with model_failures_exit():
-            run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with)
+        run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with)
     thresholds = check_thresholds(run.summary, thresholds_file)
     if report:
         for path in write_reports(run, thresholds, report):

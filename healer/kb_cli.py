@@ -5,25 +5,23 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from evals.kb_eval import QUERIES_PATH, RetrievalReport, evaluate, load_queries
-from healer.config import HealerSettings, load_settings
+from healer.cli_common import console, fail, load
 from healer.errors import ConfigError, ToolInputError, ToolUnavailable
-from healer.knowledge import DEFAULT_INDEX_DIR
-from knowledge_base.embeddings import WordLlamaEmbedder
-from knowledge_base.hybrid import MODES, HybridRetriever
-from knowledge_base.index_store import IndexStore, OpenedIndex
-from knowledge_base.retriever import Retriever
-from knowledge_base.text import matching_lines
+
+if TYPE_CHECKING:
+    from evals.kb_eval import RetrievalReport
+    from healer.config import HealerSettings
+    from knowledge_base.index_store import OpenedIndex
+    from knowledge_base.retriever import Retriever
 
 kb_app = typer.Typer(help="The runbook knowledge base.", no_args_is_help=True)
-console = Console(highlight=False)
+QUERIES_PATH = Path(__file__).resolve().parent.parent / "evals" / "kb_queries.yaml"
 
 TARGET_RECALL_AT_3 = 0.90
 TARGET_RECALL_AT_1 = 0.75
@@ -35,25 +33,21 @@ class Backend(StrEnum):
     OPENSEARCH = "opensearch"
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code=2)
-
-
-def _settings() -> HealerSettings:
-    try:
-        return load_settings()
-    except ValueError as exc:
-        raise _fail(f"invalid configuration: {exc}") from exc
-
-
 def _open_local(settings: HealerSettings, rebuild: bool = False) -> OpenedIndex:
-    try:
-        return IndexStore(DEFAULT_INDEX_DIR).open(
-            settings.runbooks_dir.resolve(), WordLlamaEmbedder(), rebuild=rebuild
-        )
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
+    from healer.knowledge import DEFAULT_INDEX_DIR
+    from knowledge_base.embeddings import WordLlamaEmbedder
+    from knowledge_base.index_store import IndexStore
+
+    return IndexStore(DEFAULT_INDEX_DIR).open(
+        settings.runbooks_dir.resolve(), WordLlamaEmbedder(), rebuild=rebuild
+    )
+
+
+def _hybrid(opened: OpenedIndex) -> Retriever:
+    from knowledge_base.embeddings import WordLlamaEmbedder
+    from knowledge_base.hybrid import HybridRetriever
+
+    return HybridRetriever(opened.index, WordLlamaEmbedder())
 
 
 def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
@@ -61,7 +55,7 @@ def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
     if backend is Backend.BEDROCK:
         kb_id = settings.kb_id
         if not kb_id:
-            raise _fail("the bedrock backend is not configured: set HEALER_KB_ID")
+            raise fail("the bedrock backend is not configured: set HEALER_KB_ID")
         import boto3
 
         from knowledge_base.bedrock import BedrockKnowledgeBaseRetriever
@@ -70,7 +64,7 @@ def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
         return BedrockKnowledgeBaseRetriever(client, kb_id)
     url = settings.opensearch_url
     if not url:
-        raise _fail("the opensearch backend is not configured: set HEALER_OPENSEARCH_URL")
+        raise fail("the opensearch backend is not configured: set HEALER_OPENSEARCH_URL")
     from knowledge_base.opensearch import OpenSearchRetriever, aoss_client, local_client
 
     index = settings.opensearch_index
@@ -82,7 +76,7 @@ def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
 @kb_app.command("index")
 def index() -> None:
     """Rebuild the local hybrid index of the runbooks (it also rebuilds itself on change)."""
-    opened = _open_local(_settings(), rebuild=True)
+    opened = _open_local(load(), rebuild=True)
     chunks = opened.index.chunks
     where = opened.path or "memory only (folder not writable)"
     console.print(
@@ -100,17 +94,18 @@ def search(
     action: Annotated[str | None, typer.Option(help="only runbooks with this action")] = None,
 ) -> None:
     """Rank runbooks for a symptom description; show scores and the matching lines."""
-    settings = _settings()
+    from knowledge_base.text import matching_lines
+
+    settings = load()
     if backend is Backend.LOCAL:
-        opened = _open_local(settings)
-        retriever: Retriever = HybridRetriever(opened.index, WordLlamaEmbedder())
+        retriever = _hybrid(_open_local(settings))
     else:
         retriever = _remote(backend, settings)
     filters = {name: value for name, value in (("category", category), ("action", action)) if value}
     try:
         hits = retriever.search(query, k=k, filters=filters or None)
     except (ToolInputError, ToolUnavailable, ConfigError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc), "kb search") from exc
     if not hits:
         console.print("no runbook matches")
         return
@@ -133,12 +128,13 @@ def eval_(
 
     Exits 1 if the hybrid misses the targets (recall@3 ≥ 0.90, recall@1 ≥ 0.75).
     """
-    opened = _open_local(_settings())
-    try:
-        query_set = load_queries(queries, [r.id for r in opened.runbooks])
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-    hybrid = HybridRetriever(opened.index, WordLlamaEmbedder())
+    from evals.kb_eval import evaluate, load_queries
+    from knowledge_base.hybrid import MODES, HybridRetriever
+
+    opened = _open_local(load())
+    query_set = load_queries(queries, [r.id for r in opened.runbooks])
+    hybrid = _hybrid(opened)
+    assert isinstance(hybrid, HybridRetriever)
     reports = [evaluate(mode, hybrid.with_mode(mode), query_set) for mode in MODES]
     ok = (
         reports[0].recall_at_3 >= TARGET_RECALL_AT_3

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from healer.cases import Case
-from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
-from healer.slack.approval_message import approval_blocks, render_blocks_preview
-from healer.store import AuditReport, EventRecord
 from healer.timeline import event_detail
-from healer.workflow.ingest import IngestResult
+
+if TYPE_CHECKING:
+    from healer.cases import Case
+    from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
+    from healer.store import AuditReport, EventRecord
+    from healer.workflow.ingest import IngestResult
 
 OUTCOME_STYLE = {
     "resolved": "green",
@@ -20,11 +24,12 @@ OUTCOME_STYLE = {
     "rejected": "red",
     "expired": "red",
     "no_action": "cyan",
+    "closed": "cyan",
 }
 
 
 def case_header(console: Console, case: Case) -> None:
-    console.rule(f"[bold]{escape(case.title)}[/]  [dim]({case.id})[/]")
+    console.rule(f"[bold]{escape(case.title)}[/]  [dim]({escape(case.id)})[/]")
 
 
 def ingest_line(console: Console, outcome: IngestResult) -> None:
@@ -40,6 +45,8 @@ def approval_request(
     decision: GovernanceDecision,
     approval: Approval,
 ) -> None:
+    from healer.slack.approval_message import approval_blocks, render_blocks_preview
+
     blocks = approval_blocks(incident, plan, decision, approval.id, approval.expires_at)
     console.print(
         Panel(
@@ -53,7 +60,9 @@ def approval_request(
 def incident_report(console: Console, incident: Incident, events: list[AuditEvent]) -> None:
     """Diagnosis, cost, decision, action and outcome, then the timeline."""
     plan = incident.plan
-    lines = [f"[bold]incident[/] {incident.id}  alarms: {escape(', '.join(incident.alarms))}"]
+    lines = [
+        f"[bold]incident[/] {escape(incident.id)}  alarms: {escape(', '.join(incident.alarms))}"
+    ]
     if plan:
         d = plan.diagnosis
         lines.append(
@@ -66,7 +75,9 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
             lines += [f"    │ {escape(item)}" for item in d.evidence[:6]]
         if plan.action:
             a = plan.action
-            lines.append(f"[bold]action[/] {a.action.value} on {a.target} {a.params}")
+            lines.append(
+                f"[bold]action[/] {a.action.value} on {escape(a.target)} {escape(params(a.params))}"
+            )
         if plan.cost:
             usd = "unknown" if plan.cost.usd is None else f"${plan.cost.usd:.2f}"
             lines.append(f"[bold]cost[/] {usd}: {escape(plan.cost.breakdown)}")
@@ -89,20 +100,19 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
 def timeline(events: list[AuditEvent]) -> Table:
     """The audit trail as a timeline with the elapsed time of each step."""
     table = Table(title="timeline (audit trail)", show_lines=False, expand=False)
-    for column in ("#", "t+", "step", "event", "actor"):
+    for column in ("#", "time", "+", "event", "actor"):
         table.add_column(column, no_wrap=True)
     table.add_column("detail", overflow="fold")
     if not events:
         return table
-    start = events[0].at
-    previous = start
+    previous = events[0].at
     for event in events:
         table.add_row(
             str(event.seq),
-            f"{(event.at - start).total_seconds():6.2f}s",
-            f"{(event.at - previous).total_seconds():5.2f}s",
-            event.kind,
-            event.actor,
+            local_time(event.at),
+            f"{(event.at - previous).total_seconds():.2f}s",
+            escape(event.kind),
+            escape(event.actor),
             escape(event_detail(event)),
         )
         previous = event.at
@@ -111,13 +121,15 @@ def timeline(events: list[AuditEvent]) -> Table:
 
 def incident_table(console: Console, incidents: list[Incident]) -> None:
     table = Table(title="incidents")
-    for column in ("id", "opened", "alarms", "category", "decision", "outcome"):
-        table.add_column(column)
+    table.add_column("id", no_wrap=True, min_width=len("inc-20261207-201500-abcdef"))
+    table.add_column("opened", no_wrap=True)
+    for column in ("alarms", "category", "decision", "outcome"):
+        table.add_column(column, overflow="fold")
     for incident in incidents:
         table.add_row(
             incident.id,
-            incident.opened_at.strftime("%Y-%m-%d %H:%M:%S"),
-            ", ".join(incident.alarms),
+            local_time(incident.opened_at, with_date=True),
+            escape(", ".join(incident.alarms)),
             incident.plan.diagnosis.category.value if incident.plan else "-",
             incident.governance.decision.value if incident.governance else "-",
             incident.outcome.value if incident.outcome else f"({incident.step.value})",
@@ -127,11 +139,13 @@ def incident_table(console: Console, incidents: list[Incident]) -> None:
 
 def event_table(console: Console, records: list[EventRecord]) -> None:
     table = Table(title="delivered events")
-    for column in ("received", "status", "incident", "reason"):
-        table.add_column(column, overflow="fold")
+    table.add_column("received", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("incident", no_wrap=True)
+    table.add_column("reason", overflow="fold")
     for record in records:
         table.add_row(
-            record.received_at.strftime("%H:%M:%S"),
+            local_time(record.received_at, with_date=True),
             record.status,
             record.incident_id or "-",
             escape(record.reason),
@@ -150,3 +164,13 @@ def audit_report(console: Console, report: AuditReport) -> None:
     console.print(f"[bold red]audit FAILED[/]: {len(report.problems)} problem(s)")
     for problem in report.problems:
         console.print(f"  {escape(str(problem))}")
+
+
+def local_time(moment: datetime, with_date: bool = False) -> str:
+    """A UTC moment in this machine's time zone, as a person on call reads it."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def params(values: dict[str, Any]) -> str:
+    """Action parameters as `name=value`, never a Python repr."""
+    return " ".join(f"{name}={value}" for name, value in values.items())

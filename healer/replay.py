@@ -19,11 +19,12 @@ from healer.catalog import load_catalog
 from healer.config import HealerSettings
 from healer.domain import Incident, Step
 from healer.errors import ActionRejected
+from healer.intake import Batches, Delivery, deliver
 from healer.knowledge import runbook_knowledge
 from healer.sandbox import CHANGES_LOG_GROUP, Sandbox, WorldCall
 from healer.store import Store
 from healer.workflow.approvals import approve, expire_if_due, reject
-from healer.workflow.ingest import IngestResult, ingest
+from healer.workflow.ingest import IngestResult
 from healer.workflow.runner import StepListener, run_incident
 from healer.workflow.services import Announce, ApprovalChannel, RecordingChannel, Services
 from tools.aws import AwsClients
@@ -145,6 +146,7 @@ def replay_case(
     model_factory: Callable[[], Model] | None = None,
     one_at_a_time: bool = False,
     announce: Announce | None = None,
+    batches: Batches | None = None,
 ) -> ReplayResult:
     """Deliver the case's events, run every incident, and answer approvals as the case's human.
 
@@ -153,7 +155,8 @@ def replay_case(
     model for every agent of every incident. `one_at_a_time` runs each incident to its end
     before the next event is delivered (so later alarms open incidents of their own). The result
     carries the sandbox's world record. `announce` tells humans each incident's new timeline
-    events (a Slack thread).
+    events (a Slack thread). `batches` delivers events from a source (a file, a queue) instead of
+    the case's own, each batch's incidents run after it.
     """
     started = time.monotonic()
     result = ReplayResult(case_id=case.id)
@@ -163,18 +166,21 @@ def replay_case(
     ):
         if announce is not None:
             services.announce = announce
-        opened: list[str] = []
-        for _, raw in sandbox.case_events():
-            _apply_recovery(sandbox, raw)
-            outcome = ingest(services, raw)
+
+        def ingested(outcome: IngestResult) -> None:
             result.ingests.append(outcome)
             if on_ingest:
                 on_ingest(outcome)
-            if outcome.status == "opened" and outcome.incident_id:
-                opened.append(outcome.incident_id)
-            if one_at_a_time:
-                _run_all(services, case, opened, result, on_step, ask_human)
-        _run_all(services, case, opened, result, on_step, ask_human)
+
+        own = [Delivery(raw, f"{case.id}@{at:g}s") for at, raw in sandbox.case_events()]
+        for batch in batches or ([[d] for d in own] if one_at_a_time else [own]):
+            opened = deliver(
+                services,
+                batch,
+                before=lambda raw: _apply_recovery(sandbox, raw),
+                on_ingest=ingested,
+            )
+            _run_all(services, case, opened, result, on_step, ask_human)
         result.effort = dict(services.effort)
     result.world_calls = sandbox.world_calls
     result.wall_seconds = time.monotonic() - started

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from healer.cases import find_case, load_case
-from healer.config import HealerSettings, load_settings
-from healer.configured_store import configured_store
-from healer.domain import Step
-from healer.errors import CaseError
-from healer.model_cli import ensure_model, fail
+from healer.cli_common import console, fail, load, open_store
+from healer.model_cli import ensure_model
+
+if TYPE_CHECKING:
+    from healer.config import HealerSettings
 
 MANIFEST = Path(__file__).resolve().parent / "slack" / "manifest.yaml"
 
 slack_app = typer.Typer(help="The Slack app: serve it on a sandbox replay, print its manifest.")
-console = Console(highlight=False)
 
 
 @slack_app.command("manifest")
@@ -34,17 +31,10 @@ def serve(
 ) -> None:
     """Replay a case in a sandbox, post its approval request to Slack, and serve the app:
     Socket Mode with HEALER_SLACK_APP_TOKEN, else HTTP on --port (behind a tunnel)."""
-    settings = _settings()
-    bot_token, signing_secret, app_token = _slack_secrets(settings)
-    try:
-        path = find_case(case, settings.cases_dir)
-        loaded = load_case(path)
-    except CaseError as exc:
-        raise fail(str(exc)) from exc
-    ensure_model(settings)
-
     from slack_sdk import WebClient
 
+    from healer.cases import find_case, load_case
+    from healer.domain import Step
     from healer.replay import sandbox_for
     from healer.slack.app import SlackAccess, build_app
     from healer.slack.channel import SlackApprovalChannel
@@ -54,9 +44,14 @@ def serve(
     from healer.workflow.ingest import ingest
     from healer.workflow.runner import run_incident
 
+    settings = load()
+    bot_token, signing_secret, app_token = _slack_secrets(settings)
+    path = find_case(case, settings.cases_dir)
+    loaded = load_case(path)
+    ensure_model(settings)
     client = WebClient(token=bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     channel = SlackApprovalChannel(client, settings.slack_channel)
-    store = configured_store(settings)
+    store = open_store(settings)
     sessions = file_sessions(settings.store_path.parent / "chat-sessions")
     with sandbox_for(loaded, path, store, settings, channel) as (sandbox, services):
         services.high_risk_approvals = 2  # real people approve here, not the case's one human
@@ -86,13 +81,6 @@ def serve(
             app.start(port=port)
 
 
-def _settings() -> HealerSettings:
-    try:
-        return load_settings()
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
-
-
 def _slack_secrets(settings: HealerSettings) -> tuple[str, str, str | None]:
     """The bot token, the signing secret ("" over Socket Mode, which needs none) and the app
     token; exit 2 naming what is missing."""
@@ -111,6 +99,6 @@ def _slack_secrets(settings: HealerSettings) -> tuple[str, str, str | None]:
     if not app_token and not secret:
         missing.append("HEALER_SLACK_SIGNING_SECRET (or HEALER_SLACK_APP_TOKEN for Socket Mode)")
     if missing:
-        raise fail(f"the Slack app needs {', '.join(missing)}")
+        raise fail(f"the Slack app needs {', '.join(missing)}", "slack")
     assert settings.slack_bot_token is not None
     return settings.slack_bot_token.get_secret_value(), secret, app_token

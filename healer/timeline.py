@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from healer.domain import AuditEvent
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from healer.domain import AuditEvent
 
 
 def event_detail(event: AuditEvent) -> str:

@@ -101,7 +101,7 @@ def test_run_on_aws_records_an_event_for_an_unknown_alarm_in_dynamodb(
     path = tmp_path / "events.ndjson"
     path.write_text(json.dumps(event) + "\n" + json.dumps(event) + "\n")
 
-    result = runner.invoke(app, ["run", "--aws", str(path)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["run", "--aws", "--events", str(path)], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0, result.output
     assert "does not exist in this account" in result.output
@@ -118,7 +118,7 @@ def test_run_refuses_a_file_that_is_not_json(account: dict[str, Any], tmp_path: 
     path = tmp_path / "events.ndjson"
     path.write_text('{"source": "aws.cloudwatch"}\nnot json\n')
 
-    result = runner.invoke(app, ["run", "--aws", str(path)])
+    result = runner.invoke(app, ["run", "--aws", "--events", str(path)])
 
     assert result.exit_code == 2
-    assert f"{path}:2: not JSON" in result.output.replace("\n", "")
+    assert f"error: {path}:2: not JSON" in result.stderr.replace("\n", "")

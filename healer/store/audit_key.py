@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from healer.errors import ConfigError, ToolUnavailable
 
 MIN_KEY_BYTES = 32
@@ -122,6 +120,8 @@ class SecretsManagerAuditKey:
         self._secret: bytes | None = None
 
     def secret(self) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         if self._secret is None:
             source = f"secret {self.secret_id}"
             try:

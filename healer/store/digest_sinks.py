@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from healer.errors import ToolUnavailable
 
 SUFFIX = ".json"
@@ -86,6 +84,8 @@ class S3DigestSink:
         self.location = f"s3://{bucket}/{prefix}"
 
     def write(self, name: str, body: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         lock: dict[str, Any] = {}
         if self.retain_days is not None:
             lock = {
@@ -105,6 +105,8 @@ class S3DigestSink:
             raise ToolUnavailable(f"audit digest {self.location}{name}: {exc}") from exc
 
     def read(self, name: str) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
             body: bytes = response["Body"].read()
@@ -117,6 +119,8 @@ class S3DigestSink:
         return body
 
     def names(self) -> builtins.list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         found: builtins.list[str] = []
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(

@@ -6,11 +6,15 @@ recording a decision and saving the incident never leaves the incident stuck.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from healer.domain import Approval, ApprovalStatus, Incident, Outcome, Step
 from healer.errors import ActionRejected
-from healer.workflow.services import Services
+
+if TYPE_CHECKING:
+    from healer.store import Store
+    from healer.workflow.services import Services
 
 
 def _waiting(services: Services, incident_id: str, user: str) -> tuple[Incident, Approval]:
@@ -29,20 +33,24 @@ def _waiting(services: Services, incident_id: str, user: str) -> tuple[Incident,
 def settle(services: Services, incident: Incident) -> bool:
     """Move a waiting incident on when its approval is decided or past its deadline (expiry =
     reject). True if the incident moved (and was saved)."""
+    return settle_in(services.store, services.clock(), incident)
+
+
+def settle_in(store: Store, now: datetime, incident: Incident) -> bool:
+    """`settle` with only a store and the time: what reading an incident needs."""
     if incident.step is not Step.AWAIT_APPROVAL or incident.approval_id is None:
         return False  # decided and moved on already: a late expiry or decision changes nothing
-    approval = services.store.get_approval(incident.approval_id)
-    now = services.clock()
+    approval = store.get_approval(incident.approval_id)
     if approval is None:
         return False
     if approval.status == ApprovalStatus.PENDING and now >= approval.expires_at:
         try:
-            approval = services.store.transition(
+            approval = store.transition(
                 approval.id, ApprovalStatus.PENDING, ApprovalStatus.EXPIRED, None, now
             )
         except ActionRejected:  # decided in the meantime: settle by what was decided
-            return settle(services, incident)
-        services.store.append(
+            return settle_in(store, now, incident)
+        store.append(
             incident.id,
             "expired",
             "system:approvals",
@@ -57,7 +65,7 @@ def settle(services: Services, incident: Incident) -> bool:
             Outcome.EXPIRED if approval.status == ApprovalStatus.EXPIRED else Outcome.REJECTED
         )
         incident.step = Step.CLOSE
-    services.store.save(incident)
+    store.save(incident)
     return True
 
 
