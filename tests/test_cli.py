@@ -118,3 +118,104 @@ def test_an_unknown_case_is_a_clear_error(env: Path) -> None:
     result = runner.invoke(app, ["demo", "--case", "no-such-case"])
     assert result.exit_code == 2
     assert "dev-disk-full-web" in result.output  # lists what exists
+
+
+def waiting_incident(env: Path) -> str:
+    case = Path(__file__).resolve().parents[1] / "evals" / "cases" / "dev-traffic-surge-api.yaml"
+    assert runner.invoke(app, ["replay", str(case), "--wait"]).exit_code == 0
+    return SqliteStore(env).list()[0].id
+
+
+def test_a_unique_id_prefix_names_an_incident_and_an_ambiguous_one_is_refused(env: Path) -> None:
+    incident_id = waiting_incident(env)
+    shown = runner.invoke(app, ["incidents", "show", incident_id[:-3]])
+    assert shown.exit_code == 0 and incident_id in shown.output
+
+    waiting_incident(env)
+    ambiguous = runner.invoke(app, ["incidents", "show", "inc-"])
+    assert ambiguous.exit_code == 2
+    assert ambiguous.stderr.startswith("error: incident: inc- is the start of 2 incident ids")
+
+
+def test_a_waiting_incident_is_closed_by_a_human_and_nothing_runs_after(env: Path) -> None:
+    incident_id = waiting_incident(env)
+
+    closed = runner.invoke(
+        app, ["incidents", "close", incident_id, "--reason", "fixed by hand", "--as", "U1"]
+    )
+    assert closed.exit_code == 0, closed.output
+
+    store = SqliteStore(env)
+    incident = store.get(incident_id)
+    assert incident is not None and incident.step.value == "done"
+    assert incident.outcome is not None and incident.outcome.value == "closed"
+    last = store.events(incident_id)[-1]
+    assert (last.kind, last.actor, last.data["reason"]) == ("closed", "human:U1", "fixed by hand")
+    late = runner.invoke(app, ["approve", incident_id, "--as", "U024BE7LH"])
+    assert late.exit_code == 2 and "not waiting for approval" in late.stderr
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_an_expired_approval_expires_when_the_incident_is_read(env: Path) -> None:
+    incident_id = waiting_incident(env)
+    with sqlite3.connect(env) as db:
+        db.execute("UPDATE approvals SET expires_at = '2000-01-01T00:00:00.000000+00:00'")
+
+    shown = runner.invoke(app, ["incidents", "show", incident_id])
+
+    assert shown.exit_code == 0
+    assert "expired" in shown.output
+    assert [e.kind for e in SqliteStore(env).events(incident_id)][-1] == "expired"
+
+
+def test_resume_runs_a_stopped_incident_on_from_its_step(env: Path) -> None:
+    result = runner.invoke(
+        app, ["ingest", "-", "--sandbox", "dev-disk-full-web"], _sample("dev-disk-full-web")
+    )
+    assert result.exit_code == 0, result.output
+    (incident,) = SqliteStore(env).list()
+
+    resumed = runner.invoke(app, ["incidents", "resume", incident.id[:12]])
+
+    assert resumed.exit_code == 0, resumed.output
+    again = SqliteStore(env).get(incident.id)
+    assert again is not None and again.outcome is not None and again.outcome.value == "resolved"
+    done = runner.invoke(app, ["incidents", "resume", incident.id])
+    assert done.exit_code == 2 and "nothing to resume" in done.stderr
+
+
+def _sample(case: str) -> str:
+    return (
+        Path(__file__).resolve().parents[1] / "examples" / "events" / f"{case}.ndjson"
+    ).read_text()
+
+
+def test_version_and_debug(env: Path) -> None:
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.startswith("healer ")
+
+    quiet = runner.invoke(app, ["incidents", "show", "inc-nothing"])
+    loud = runner.invoke(app, ["--debug", "incidents", "show", "inc-nothing"])
+    assert quiet.exit_code == loud.exit_code == 2
+    assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
+
+
+def test_markup_in_an_alarm_name_is_shown_as_text(env: Path) -> None:
+    from datetime import UTC, datetime
+
+    from healer.domain import Incident
+
+    store = SqliteStore(env)
+    store.save(
+        Incident(
+            id="inc-markup",
+            opened_at=datetime.now(UTC),
+            account="1",
+            region="r",
+            alarms=["[/]"],
+            resources=[],
+        )
+    )
+    listed = runner.invoke(app, ["incidents", "list"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    assert "[/]" in listed.output and "inc-markup" in listed.output

@@ -49,9 +49,7 @@ def imported_by(args: list[str], tmp_path: Path) -> dict[str, object]:
         ["run", "--help"],
     ],
 )
-def test_help_and_read_only_commands_import_nothing_heavy(
-    args: list[str], tmp_path: Path
-) -> None:
+def test_help_and_read_only_commands_import_nothing_heavy(args: list[str], tmp_path: Path) -> None:
     seen = imported_by(args, tmp_path)
     assert seen["heavy"] == [], seen
     assert seen["exit"] in (0, 2), seen

@@ -112,7 +112,9 @@ def test_a_model_failing_during_the_demo_stops_it_with_one_line(
 
     assert result.exit_code == 2 and "Traceback" not in result.output
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith(f"error: model: the OpenAI-compatible API at {api.base_url} answered 400")
+    assert last.startswith(
+        f"error: model: the OpenAI-compatible API at {api.base_url} answered 400"
+    )
     assert last.endswith("The run was stopped.")
     assert len(api.served.requests) == 1 and KEY not in result.output
 

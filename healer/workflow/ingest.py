@@ -51,34 +51,33 @@ def ingest(services: Services, raw: Any) -> IngestResult:
         store.append(INGEST_TRAIL, "event_rejected", "system:ingest", {"reason": str(exc)})
         log.warning("event rejected: %s", exc)
         return IngestResult(status="rejected", reason=str(exc))
-    if store.seen(event.dedup_key):
-        return _duplicate(services, event, raw)
+    key = dedup_key(services, event)
+    if store.seen(key):
+        return _duplicate(services, event, key, raw)
     drop = _drop_reason(services, event)
     if drop:
-        store.record(event.dedup_key, "suppressed", drop, None, _as_dict(raw))
+        store.record(key, "suppressed", drop, None, _as_dict(raw))
         store.append(
             INGEST_TRAIL,
             "alarm_suppressed",
             "system:ingest",
-            {"alarm": event.alarm_name, "dedup_key": event.dedup_key, "reason": drop},
+            {"alarm": event.alarm_name, "dedup_key": key, "reason": drop},
         )
-        return IngestResult(
-            status="suppressed", reason=drop, alarm=event.alarm_name, dedup_key=event.dedup_key
-        )
+        return IngestResult(status="suppressed", reason=drop, alarm=event.alarm_name, dedup_key=key)
     resources = resources_of(services, event)
     for _ in range(SAVE_ATTEMPTS):
         incident, joined = _open_or_join(services, event, resources)
         kind = "alarm_correlated" if joined else "incident_opened"
         data: dict[str, Any] = {
             "alarm": event.alarm_name,
-            "dedup_key": event.dedup_key,
+            "dedup_key": key,
             "reason": event.reason,
         }
         if not joined:
             data |= {"alarm_kind": event.kind.value, "resources": resources}
         try:
             fresh = store.accept_event(
-                event.dedup_key,
+                key,
                 "correlated" if joined else "opened",
                 _as_dict(raw),
                 incident,
@@ -92,25 +91,31 @@ def ingest(services: Services, raw: Any) -> IngestResult:
                 status="duplicate",
                 reason=f"already received ({event.dedup_key})",
                 alarm=event.alarm_name,
-                dedup_key=event.dedup_key,
+                dedup_key=key,
             )
         return IngestResult(
             status="correlated" if joined else "opened",
             reason=f"joined open incident {incident.id}" if joined else "new incident",
             incident_id=incident.id,
             alarm=event.alarm_name,
-            dedup_key=event.dedup_key,
+            dedup_key=key,
         )
-    raise ConcurrentUpdate(f"{event.dedup_key}: the incident kept changing; delivery not taken")
+    raise ConcurrentUpdate(f"{key}: the incident kept changing; delivery not taken")
 
 
-def _duplicate(services: Services, event: AlarmEvent, raw: Any) -> IngestResult:
-    services.store.record(event.dedup_key, "duplicate", "already received", None, _as_dict(raw))
+def dedup_key(services: Services, event: AlarmEvent) -> str:
+    """The event's identity: its alarm and state change, within a sandbox world its own (the
+    same recorded event replayed into two sandboxes is two deliveries, not a duplicate)."""
+    return f"{services.world}|{event.dedup_key}" if services.world else event.dedup_key
+
+
+def _duplicate(services: Services, event: AlarmEvent, key: str, raw: Any) -> IngestResult:
+    services.store.record(key, "duplicate", "already received", None, _as_dict(raw))
     return IngestResult(
         status="duplicate",
         reason=f"already received ({event.dedup_key})",
         alarm=event.alarm_name,
-        dedup_key=event.dedup_key,
+        dedup_key=key,
     )
 
 
