@@ -90,6 +90,7 @@ def aws_services(
             settings.model, region=settings.region, boto_session=session
         ),
         policy=settings.policy(),
+        noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel or SlackApprovalChannel(slack, settings.slack_channel),
         announce=IncidentThreads(slack, settings.slack_channel or "") if slack else no_announce,

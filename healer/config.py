@@ -17,6 +17,7 @@ from pydantic_settings import (
 from healer.catalog import RUNBOOKS_DIR
 from healer.policy import PolicySettings
 from healer.store.audit_key import AuditKey, FileAuditKey, StaticAuditKey
+from healer.workflow.noise import MaintenanceWindow, NoiseRules
 
 PROJECT_DIR = RUNBOOKS_DIR.parent
 
@@ -49,6 +50,18 @@ class HealerSettings(BaseSettings):
     min_confidence: float = 0.6
     approval_ttl_minutes: int = 30
     correlation_window_seconds: int = 300
+    suppress_alarms: list[str] = Field(
+        default_factory=list,
+        description="glob patterns of alarm names or resources whose alarms open nothing",
+    )
+    maintenance_windows: list[MaintenanceWindow] = Field(
+        default_factory=list,
+        description="[{name, start, end, match: [globs]}]: alarms on matches open nothing",
+    )
+    flap_transitions: int = Field(
+        6, ge=2, description="state changes of one alarm within flap_window_minutes = flapping"
+    )
+    flap_window_minutes: int = Field(60, ge=1)
     verify_poll_seconds: float = 15.0
     kb_id: str | None = Field(None, description="Bedrock Knowledge Base id (kb --backend bedrock)")
     opensearch_url: str | None = Field(
@@ -127,6 +140,14 @@ class HealerSettings(BaseSettings):
         """The endpoint configured for the provider of `model` (default: the configured one)."""
         provider = (model or self.model).partition(":")[0]
         return {"anthropic": self.anthropic_base_url, "openai": self.openai_base_url}.get(provider)
+
+    def noise(self) -> NoiseRules:
+        return NoiseRules(
+            suppress=tuple(self.suppress_alarms),
+            maintenance=tuple(self.maintenance_windows),
+            flap_transitions=self.flap_transitions,
+            flap_window=timedelta(minutes=self.flap_window_minutes),
+        )
 
     def policy(self) -> PolicySettings:
         return PolicySettings(

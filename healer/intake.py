@@ -47,20 +47,40 @@ def deliver(
     before: Callable[[Any], None] | None = None,
     on_ingest: Callable[[IngestResult], None] | None = None,
 ) -> list[str]:
-    """Ingest and acknowledge each delivery of a batch; the ids of the incidents it opened."""
-    from healer.workflow.ingest import ingest
+    """Ingest a batch, then acknowledge each delivery; the ids of the incidents it opened.
 
-    opened = []
-    for delivery in batch:
-        if before is not None:
-            before(delivery.raw)
-        outcome = ingest(services, delivery.raw)
+    On SQLite the batch is one transaction, acknowledged only once it committed; alarm states
+    are asked of CloudWatch once per batch. `before` runs before each event is ingested (a
+    replay changes its sandbox's alarms there, so states are then asked for each event).
+    """
+    from healer.workflow.ingest import AlarmStates, ingest
+
+    states = None if before is not None else AlarmStates(services.aws.cloudwatch)
+    if states is not None:
+        states.prefetch([name for d in batch if (name := _alarm_name(d.raw))])
+    outcomes = []
+    with services.store.batch():
+        for delivery in batch:
+            if before is not None:
+                before(delivery.raw)
+            outcomes.append(ingest(services, delivery.raw, states))
+    for delivery, outcome in zip(batch, outcomes, strict=True):
         delivery.ack()
         if on_ingest is not None:
             on_ingest(outcome)
-        if outcome.status == "opened" and outcome.incident_id:
-            opened.append(outcome.incident_id)
-    return opened
+    return [o.incident_id for o in outcomes if o.status == "opened" and o.incident_id]
+
+
+def _alarm_name(raw: Any) -> str | None:
+    """The alarm an event names, read without validating it (ingest validates)."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+    detail = raw.get("detail") if isinstance(raw, dict) else None
+    name = detail.get("alarmName") if isinstance(detail, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def file_batches(path: str) -> list[list[Delivery]]:

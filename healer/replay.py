@@ -87,6 +87,7 @@ def sandbox_services(
             )
         ),
         policy=settings.policy(),
+        noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel,
         clock=clock,

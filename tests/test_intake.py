@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -186,6 +188,7 @@ def test_an_event_that_fails_to_ingest_stays_on_the_queue(sqs_endpoint: str) -> 
 
     class Services:
         store = StoreDown()
+        aws = SimpleNamespace(cloudwatch=None)
 
     (batch,) = list(sqs_batches(sqs, queue, wait_seconds=0, visibility_seconds=1, until_empty=True))
     with pytest.raises(ConnectionError):
@@ -195,7 +198,7 @@ def test_an_event_that_fails_to_ingest_stays_on_the_queue(sqs_endpoint: str) -> 
     assert [m["Body"] for m in again] == ['{"source": "aws.cloudwatch"}']
 
 
-def test_a_delivery_is_acknowledged_after_it_is_recorded_never_before() -> None:
+def test_a_batch_is_acknowledged_after_it_is_committed_never_before() -> None:
     order: list[str] = []
 
     class Ledger:
@@ -205,8 +208,15 @@ def test_a_delivery_is_acknowledged_after_it_is_recorded_never_before() -> None:
         def append(self, *args: Any) -> None:
             order.append("audited")
 
+        @contextmanager
+        def batch(self) -> Iterator[None]:
+            yield
+            order.append("committed")
+
     class Services:
         store = Ledger()
+        aws = SimpleNamespace(cloudwatch=None)
 
-    deliver(Services(), [Delivery("not json", "test", lambda: order.append("acked"))])  # type: ignore[arg-type]
-    assert order == ["recorded", "audited", "acked"]
+    batch = [Delivery("not json", str(n), lambda: order.append("acked")) for n in range(2)]
+    deliver(Services(), batch)  # type: ignore[arg-type]
+    assert order == ["recorded", "audited", "recorded", "audited", "committed", "acked", "acked"]

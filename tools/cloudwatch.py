@@ -54,6 +54,20 @@ def describe_alarms(cloudwatch: Any, names: list[str]) -> list[dict[str, Any]]:
     return alarms
 
 
+def current_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
+    """The current state of each named alarm that exists (metric or composite), asking
+    DescribeAlarms for up to 100 names at a time."""
+    states: dict[str, str] = {}
+    for start in range(0, len(names), 100):
+        try:
+            found = cloudwatch.describe_alarms(AlarmNames=names[start : start + 100])
+        except (ClientError, BotoCoreError) as exc:
+            raise ToolUnavailable(f"describe_alarms failed: {exc}") from exc
+        for alarm in [*found.get("MetricAlarms", []), *found.get("CompositeAlarms", [])]:
+            states[alarm["AlarmName"]] = alarm["StateValue"]
+    return states
+
+
 def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
     """Current state (OK, ALARM, INSUFFICIENT_DATA) of each named alarm."""
     return {alarm["name"]: alarm["state"] for alarm in describe_alarms(cloudwatch, names)}

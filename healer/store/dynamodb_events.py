@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -23,6 +26,7 @@ from healer.store.dynamodb_base import (
 from healer.store.models import EVENT_STATUSES, EventRecord, EventStatus
 
 DUPLICATE_NOTE = "duplicate delivery of an event already recorded"
+TRANSITION_BUCKET_SECONDS = 60
 
 
 class DynamoEventLedger(DynamoBase):
@@ -107,6 +111,31 @@ class DynamoEventLedger(DynamoBase):
             ScanIndexForward=False,
         )
         return [_event(item) for item in items]
+
+    def note_transition(self, alarm: str, at: datetime, window: timedelta) -> int:
+        """Count one state change of `alarm` in its minute's counter item (atomic `ADD`, kept
+        a day by `ttl`); the sum of the counters of the window up to `at`."""
+        bucket = int(at.timestamp()) // TRANSITION_BUCKET_SECONDS
+        first = int((at - window).timestamp()) // TRANSITION_BUCKET_SECONDS + 1
+        pk = f"FLAPS#{alarm}"
+        self._call(
+            self._table.update_item,
+            Key={"pk": pk, "sk": f"{bucket:012d}"},
+            UpdateExpression="ADD n :one SET #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={":one": 1, ":ttl": int(at.timestamp()) + 86_400},
+        )
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(pk)
+            & Key("sk").between(f"{first:012d}", f"{bucket:012d}"),
+            ConsistentRead=True,
+        )
+        return sum(int(item["n"]) for item in items)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """DynamoDB has no transaction across a batch of deliveries: each write stands alone."""
+        yield
 
 
 def _event(item: dict[str, Any]) -> EventRecord:

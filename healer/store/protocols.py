@@ -7,7 +7,8 @@ store has `get`, the approval store `get_approval`, the execution ledger `get_ex
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from healer.domain import ActionId, Approval, ApprovalStatus, AuditEvent, Incident, PastAction
@@ -98,6 +99,16 @@ class EventLedger(Protocol):
 
     def list_events(self, limit: int = 100) -> list[EventRecord]:
         """The newest deliveries first."""
+        ...
+
+    def note_transition(self, alarm: str, at: datetime, window: timedelta) -> int:
+        """Count one state change of `alarm` at `at`; how many it had in the `window` up to
+        `at`, this one included (flapping detection: a hint, not a ledger)."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Writes inside the block share one transaction where the store has them (SQLite):
+        all land or none; on DynamoDB each write stands alone."""
         ...
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ class SqliteAuditLog(SqliteBase):
         self._audit_key = audit_key or process_audit_key()
         self._digests = digests
         self._digest_every = digest_every
+        self._batching = False
+        self._digest_due: str | None = None  # inside a batch: why a digest is due at its end
         if "audit" in self.found_at_open:
             self._record_missing_triggers()
 
@@ -120,10 +123,37 @@ class SqliteAuditLog(SqliteBase):
                     event.hash,
                 ),
             )
-            self._reseal(db, key, event)
+            reason = digest_reason(event, self._digest_every)
+            if reason is not None and self._batching:
+                self._digest_due, reason = self._digest_due or reason, None
+            self._reseal(db, key, event, reason)
         return event
 
-    def _reseal(self, db: sqlite3.Connection, key: bytes, event: AuditEvent) -> None:
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside the block in one transaction: all land or none. A digest falling
+        due inside is written once, for the last event, just before the commit, so a rollback
+        never leaves a digest of events it took back."""
+        with self._lock:
+            if self._batching:
+                yield
+                return
+            with self._write() as db:
+                self._batching = True
+                try:
+                    yield
+                    if self._digest_due is not None:
+                        last = db.execute(
+                            "SELECT * FROM audit ORDER BY gseq DESC LIMIT 1"
+                        ).fetchone()
+                        key = self._audit_key.secret()
+                        self._reseal(db, key, event_from_record(last), self._digest_due)
+                finally:
+                    self._batching, self._digest_due = False, None
+
+    def _reseal(
+        self, db: sqlite3.Connection, key: bytes, event: AuditEvent, reason: str | None
+    ) -> None:
         try:
             head = head_from_record(db.execute("SELECT * FROM audit_head").fetchone())
         except ValidationError:
@@ -133,7 +163,6 @@ class SqliteAuditLog(SqliteBase):
             if head
             else (0, None, None, 0)
         )
-        reason = digest_reason(event, self._digest_every)
         if self._digests is not None and reason is not None:
             incidents = dict(
                 db.execute(

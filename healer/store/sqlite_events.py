@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
+from datetime import datetime, timedelta
 from typing import Any
 
-from healer.store.canonical import raw_dedup_key, raw_json
+from healer.store.canonical import raw_dedup_key, raw_json, sortable
 from healer.store.models import EVENT_STATUSES, EventRecord, EventStatus
 from healer.store.sqlite_base import SqliteBase
 from healer.store.sqlite_rows import event_from_row
@@ -57,6 +58,21 @@ class SqliteEventLedger(SqliteBase):
                 "SELECT * FROM events WHERE dedup_key = ? AND first = 1", (dedup_key,)
             ).fetchone()
         return None if row is None else event_from_row(row)
+
+    def note_transition(self, alarm: str, at: datetime, window: timedelta) -> int:
+        """Count one state change of `alarm`; how many it had in the window up to `at`."""
+        since = sortable(at - window, "since")
+        with self._write() as db:
+            db.execute("DELETE FROM alarm_transitions WHERE alarm = ? AND at <= ?", (alarm, since))
+            db.execute(
+                "INSERT INTO alarm_transitions (alarm, at) VALUES (?, ?)",
+                (alarm, sortable(at, "at")),
+            )
+            row = db.execute(
+                "SELECT count(*) FROM alarm_transitions WHERE alarm = ? AND at > ? AND at <= ?",
+                (alarm, since, sortable(at, "at")),
+            ).fetchone()
+        return int(row[0])
 
     def list_events(self, limit: int = 100) -> builtins.list[EventRecord]:
         """The newest deliveries first."""

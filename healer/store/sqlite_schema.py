@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_first_delivery ON events (dedup_key) WHERE first = 1;
 CREATE INDEX IF NOT EXISTS events_key ON events (dedup_key);
 
+CREATE TABLE IF NOT EXISTS alarm_transitions (
+    alarm       TEXT NOT NULL,
+    at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS alarm_transitions_alarm ON alarm_transitions (alarm, at);
+
 CREATE TABLE IF NOT EXISTS approvals (
     id           TEXT PRIMARY KEY,
     incident_id  TEXT NOT NULL,

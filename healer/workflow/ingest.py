@@ -13,10 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from healer.domain import AlarmEvent, AlarmState, Incident
-from healer.errors import ConcurrentUpdate, EventRejected, ToolInputError
+from healer.errors import ConcurrentUpdate, EventRejected
 from healer.events import parse_alarm_event
 from healer.workflow.services import Services
-from tools.cloudwatch import alarm_states
+from tools.cloudwatch import current_states
 from tools.fleet import asg_of_instance
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,31 @@ def new_incident_id(now: datetime) -> str:
     return f"inc-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def ingest(services: Services, raw: Any) -> IngestResult:
-    """Turn one delivered event into an incident (new or existing), or record why not."""
+class AlarmStates:
+    """The current state of alarms, asked of CloudWatch 100 names per call and remembered: one
+    batch of a storm costs a few DescribeAlarms calls, not one per event."""
+
+    def __init__(self, cloudwatch: Any) -> None:
+        self._cloudwatch = cloudwatch
+        self._known: dict[str, str | None] = {}
+
+    def prefetch(self, names: list[str]) -> None:
+        wanted = [name for name in dict.fromkeys(names) if name not in self._known]
+        if wanted:
+            found = current_states(self._cloudwatch, wanted)
+            self._known |= {name: found.get(name) for name in wanted}
+
+    def get(self, name: str) -> str | None:
+        """The alarm's state, or None when it does not exist."""
+        self.prefetch([name])
+        return self._known[name]
+
+
+def ingest(services: Services, raw: Any, states: AlarmStates | None = None) -> IngestResult:
+    """Turn one delivered event into an incident (new or existing), or record why not.
+
+    `states` remembers alarm states across a batch (default: asked afresh for this event).
+    """
     store = services.store
     try:
         event = parse_alarm_event(raw)
@@ -54,7 +77,17 @@ def ingest(services: Services, raw: Any) -> IngestResult:
     key = dedup_key(services, event)
     if store.seen(key):
         return _duplicate(services, event, key, raw)
-    drop = _drop_reason(services, event)
+    noise = services.noise
+    transitions = store.note_transition(
+        _in_world(services, event.alarm_arn), event.state_timestamp, noise.flap_window
+    )
+    drop = _drop_reason(event, states or AlarmStates(services.aws.cloudwatch))
+    resources = [] if drop else resources_of(services, event)
+    drop = (
+        drop
+        or noise.suppressed(event.alarm_name, resources, event.state_timestamp)
+        or noise.flapping(event.alarm_name, transitions)
+    )
     if drop:
         store.record(key, "suppressed", drop, None, _as_dict(raw))
         store.append(
@@ -64,7 +97,6 @@ def ingest(services: Services, raw: Any) -> IngestResult:
             {"alarm": event.alarm_name, "dedup_key": key, "reason": drop},
         )
         return IngestResult(status="suppressed", reason=drop, alarm=event.alarm_name, dedup_key=key)
-    resources = resources_of(services, event)
     for _ in range(SAVE_ATTEMPTS):
         incident, joined = _open_or_join(services, event, resources)
         kind = "alarm_correlated" if joined else "incident_opened"
@@ -106,7 +138,11 @@ def ingest(services: Services, raw: Any) -> IngestResult:
 def dedup_key(services: Services, event: AlarmEvent) -> str:
     """The event's identity: its alarm and state change, within a sandbox world its own (the
     same recorded event replayed into two sandboxes is two deliveries, not a duplicate)."""
-    return f"{services.world}|{event.dedup_key}" if services.world else event.dedup_key
+    return _in_world(services, event.dedup_key)
+
+
+def _in_world(services: Services, key: str) -> str:
+    return f"{services.world}|{key}" if services.world else key
 
 
 def _duplicate(services: Services, event: AlarmEvent, key: str, raw: Any) -> IngestResult:
@@ -152,12 +188,11 @@ def _open_or_join(
     )
 
 
-def _drop_reason(services: Services, event: AlarmEvent) -> str | None:
+def _drop_reason(event: AlarmEvent, states: AlarmStates) -> str | None:
     if event.state != AlarmState.ALARM:
         return f"transition to {event.state} is not an alarm"
-    try:
-        state = alarm_states(services.aws.cloudwatch, [event.alarm_name])[event.alarm_name]
-    except ToolInputError:
+    state = states.get(event.alarm_name)
+    if state is None:
         return f"alarm {event.alarm_name} does not exist in this account"
     if state != AlarmState.ALARM:
         return f"stale: alarm {event.alarm_name} is {state} now"
@@ -170,7 +205,8 @@ def _resolvable(event: AlarmEvent) -> bool:
 
 
 def resources_of(services: Services, event: AlarmEvent) -> list[str]:
-    """Instances and groups the alarm is about (an instance brings its group)."""
+    """Instances, groups, load balancers and target groups the alarm is about (an instance
+    brings its group): alarms sharing one correlate into one incident."""
     dims = event.dimensions
     found = []
     if "InstanceId" in dims:
@@ -178,8 +214,9 @@ def resources_of(services: Services, event: AlarmEvent) -> list[str]:
         group = asg_of_instance(services.aws.autoscaling, dims["InstanceId"])
         if group:
             found.append(group)
-    if "AutoScalingGroupName" in dims:
-        found.append(dims["AutoScalingGroupName"])
+    for name in ("AutoScalingGroupName", "LoadBalancer", "TargetGroup"):
+        if name in dims:
+            found.append(dims[name])
     return _merge([], found)
 
 

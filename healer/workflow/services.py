@@ -13,6 +13,7 @@ from healer.catalog import Catalog
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.policy import PolicySettings
 from healer.store import Store
+from healer.workflow.noise import NoiseRules
 from knowledge_base.retriever import Retriever
 from knowledge_base.runbooks import Runbook
 from tools.autoscaling_actions import InstanceRefresh, start_instance_refresh
@@ -90,3 +91,4 @@ class Services:
     high_risk_approvals: int = 2
     effort: dict[str, Any] = field(default_factory=dict)
     announce: Announce = no_announce
+    noise: NoiseRules = field(default_factory=NoiseRules)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 
 from healer.store import EventLedger, raw_dedup_key
@@ -80,3 +83,15 @@ def test_the_first_delivery_of_a_key_is_found_by_it(store: EventLedger) -> None:
     first = store.first_delivery(KEY)
 
     assert first is not None and (first.status, first.incident_id) == ("accepted", "inc-1")
+
+
+def test_state_changes_are_counted_within_their_window(contract_store: Any) -> None:
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    window = timedelta(minutes=10)
+    counts = [
+        contract_store.note_transition("arn:alarm:web", start + timedelta(minutes=m), window)
+        for m in (0, 2, 4, 30, 31)
+    ]
+    other = contract_store.note_transition("arn:alarm:db", start, window)
+
+    assert counts == [1, 2, 3, 1, 2] and other == 1
