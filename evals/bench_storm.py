@@ -46,20 +46,22 @@ class Storm:
     real_problems: int
 
 
-def build_storm(seed: int = 7) -> Storm:
-    """The storm's deliveries, the alarms' current states and how many problems are real."""
+def build_storm(seed: int = 7, scale: int = 1) -> Storm:
+    """The storm's deliveries, the alarms' current states and how many problems are real;
+    `scale` 10 is a tenth of it (1,000 deliveries over 50 alarms)."""
     rng = random.Random(seed)
+    problems, stale_problems, events = PROBLEMS // scale, STALE_PROBLEMS // scale, EVENTS // scale
     start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
     transitions: dict[str, list[str]] = {}
     groups: dict[str, str] = {}
-    for problem in range(PROBLEMS):
-        stale = problem < STALE_PROBLEMS
+    for problem in range(problems):
+        stale = problem < stale_problems
         for index in range(ALARMS_PER_PROBLEM):
             name = f"svc{problem:03d}-alarm{index}"
             groups[name] = f"asg-svc{problem:03d}"
             transitions[name] = ["ALARM", "OK"] if stale else ["ALARM"]
     flappers = [name for name in transitions if transitions[name] == ["ALARM"]]
-    while sum(map(len, transitions.values())) < EVENTS // COPIES:
+    while sum(map(len, transitions.values())) < events // COPIES:
         transitions[rng.choice(flappers[::3])] += ["OK", "ALARM"]  # a third of them flap
     unique = []
     for name, states in transitions.items():
@@ -69,7 +71,7 @@ def build_storm(seed: int = 7) -> Storm:
     deliveries = [event for event in unique for _ in range(COPIES)]
     rng.shuffle(deliveries)
     final = {name: states[-1] for name, states in transitions.items()}
-    return Storm(deliveries, final, PROBLEMS - STALE_PROBLEMS)
+    return Storm(deliveries, final, problems - stale_problems)
 
 
 def _event(name: str, group: str, state: str, at: datetime) -> dict[str, Any]:
@@ -153,8 +155,8 @@ def intake_services(store: SqliteStore | DynamoStore, cloudwatch: StandInCloudWa
     )
 
 
-def run(store_kind: str, batch_size: int) -> dict[str, Any]:
-    storm = build_storm()
+def run(store_kind: str, batch_size: int, scale: int = 1) -> dict[str, Any]:
+    storm = build_storm(scale=scale)
     cloudwatch = StandInCloudWatch(storm.states)
     with tempfile.TemporaryDirectory() as folder, _store(store_kind, Path(folder)) as store:
         services = intake_services(store, cloudwatch)
@@ -216,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "dynamodb"), default="sqlite")
     parser.add_argument("--batch", type=int, default=10, help="deliveries per batch (SQS: 10)")
+    parser.add_argument("--scale", type=int, default=1, help="10: a tenth of the storm")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.store, args.batch)
+    result = run(args.store, args.batch, args.scale)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -264,15 +265,56 @@ def find_case(id_or_path: str, cases_dir: Path) -> Path:
     )
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: `*ref` lets a kilobyte expand to gigabytes (an alias bomb)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise CaseError(f"line {mark.line + 1}: YAML aliases (*name) are not allowed in a case")
+        return super().compose_node(parent, index)
+
+
+def _non_finite(value: Any, at: str = "$") -> str | None:
+    """The JSON path of the first NaN or infinite number in a document, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return at
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = _non_finite(item, f"{at}[{key}]" if isinstance(key, int) else f"{at}.{key}")
+        if found:
+            return found
+    return None
+
+
 def _read_valid(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise CaseError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CASE_BYTES:
+        raise CaseError(f"{path}: larger than {MAX_CASE_BYTES // 2**20} MiB")
     try:
-        document = yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError(
+            f"{path}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from exc
+    try:
+        document = yaml.load(text, Loader=_NoAliasLoader)
+    except CaseError as exc:
+        raise CaseError(f"{path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML: {exc}") from exc
+        raise CaseError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    bad_number = _non_finite(document)
+    if bad_number:
+        raise CaseError(f"{path}: {bad_number}: not a finite number")
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         shown = "; ".join(f"{e.json_path}: {e.message}" for e in errors[:_MAX_REPORTED_ERRORS])
@@ -282,6 +324,9 @@ def _read_valid(path: Path) -> dict[str, Any]:
     if document["id"] != path.stem:
         raise CaseError(f"{path}: $.id: {document['id']!r} does not match the file name")
     return dict(document)
+
+
+MAX_CASE_BYTES = 64 * 2**20
 
 
 @functools.cache

@@ -33,9 +33,17 @@ def fail(what: str, where: str | None = None) -> UserError:
 
 def load(**overrides: Any) -> HealerSettings:
     """The settings, or a one-line error naming the setting that is wrong."""
+    from pydantic import ValidationError
+
     from healer.config import load_settings
 
-    return load_settings(**overrides)
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        name = f"HEALER_{field.upper()} / healer.toml {field}"
+        raise fail(f"{first['msg']} (got {first.get('input')!r})", f"setting {name}") from exc
 
 
 def open_store(settings: HealerSettings) -> Store:
@@ -71,8 +79,15 @@ class HealerGroup(TyperGroup):
         args = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, ClickException):
+        except (typer.Exit, typer.Abort):
             raise
+        except ClickException as exc:  # a usage error: one line too, with where to read more
+            command = _command_path(self, args)
+            hint = f"; see healer {command} --help" if command != "healer" else ""
+            typer.echo(
+                error_line(UserError(exc.format_message().rstrip(".") + hint), command), err=True
+            )
+            raise typer.Exit(exc.exit_code) from exc
         except Exception as exc:
             if ctx.params.get("debug") or os.environ.get("HEALER_DEBUG"):
                 traceback.print_exc()

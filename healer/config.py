@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from healer.catalog import RUNBOOKS_DIR
+from healer.errors import ConfigError
 from healer.policy import PolicySettings
 from healer.store.audit_key import AuditKey, FileAuditKey, StaticAuditKey
 from healer.workflow.noise import MaintenanceWindow, NoiseRules
@@ -44,12 +45,12 @@ class HealerSettings(BaseSettings):
     approvers: list[str] = Field(
         default_factory=list, description="Slack user ids allowed to approve"
     )
-    approval_threshold_usd: float = 20.0
-    cooldown_minutes: int = 30
-    max_actions_per_hour: int = 3
-    min_confidence: float = 0.6
-    approval_ttl_minutes: int = 30
-    correlation_window_seconds: int = 300
+    approval_threshold_usd: float = Field(20.0, ge=0, allow_inf_nan=False)
+    cooldown_minutes: int = Field(30, ge=0)
+    max_actions_per_hour: int = Field(3, ge=0)
+    min_confidence: float = Field(0.6, ge=0, le=1)
+    approval_ttl_minutes: int = Field(30, ge=1)
+    correlation_window_seconds: int = Field(300, ge=0)
     suppress_alarms: list[str] = Field(
         default_factory=list,
         description="glob patterns of alarm names or resources whose alarms open nothing",
@@ -62,7 +63,7 @@ class HealerSettings(BaseSettings):
         6, ge=2, description="state changes of one alarm within flap_window_minutes = flapping"
     )
     flap_window_minutes: int = Field(60, ge=1)
-    verify_poll_seconds: float = 15.0
+    verify_poll_seconds: float = Field(15.0, gt=0, allow_inf_nan=False)
     kb_id: str | None = Field(None, description="Bedrock Knowledge Base id (kb --backend bedrock)")
     opensearch_url: str | None = Field(
         None, description="OpenSearch endpoint (an .aoss.amazonaws.com host is signed with SigV4)"
@@ -128,7 +129,7 @@ class HealerSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, CheckedTomlSource(settings_cls))
 
     def audit_key_source(self) -> AuditKey:
         """The audit key: `HEALER_AUDIT_KEY` (or `audit_key` in healer.toml), else the key file."""
@@ -157,6 +158,24 @@ class HealerSettings(BaseSettings):
             min_confidence=self.min_confidence,
             approval_ttl=timedelta(minutes=self.approval_ttl_minutes),
         )
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """healer.toml, refused with its file and line when it is not TOML, and with the key when
+    a key is not a setting (a typo would otherwise be ignored)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        import tomllib
+
+        try:
+            with file_path.open(mode="rb") as toml_file:
+                values: dict[str, Any] = tomllib.load(toml_file)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path}: not TOML: {exc}") from exc
+        unknown = sorted(set(values) - set(HealerSettings.model_fields))
+        if unknown:
+            raise ConfigError(f"{file_path}: unknown setting {', '.join(map(repr, unknown))}")
+        return values
 
 
 def load_settings(**overrides: Any) -> HealerSettings:
