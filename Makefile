@@ -61,6 +61,10 @@ bench: $(STAMP)
 	$(BIN)/python -m evals.bench_kb
 	$(BIN)/python -m evals.bench_kb --sweep
 	$(BIN)/healer eval --report reports/bench
+	$(BIN)/python -m evals.bench_storm
+	$(BIN)/python -m evals.bench_storm --store dynamodb --scale 20
+	test -d build/baseline || git worktree add -f build/baseline 3059c9f
+	$(BIN)/python -m evals.bench_speed --baseline build/baseline
 
 clean:
 	rm -rf $(VENV) .healer .mypy_cache .ruff_cache .pytest_cache

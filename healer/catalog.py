@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from healer.domain import ActionId, ActionSpec
 from healer.errors import ConfigError
 
@@ -34,6 +32,8 @@ class Catalog:
 
     @classmethod
     def from_file(cls, path: Path) -> Catalog:
+        import yaml  # here: reading settings, which names RUNBOOKS_DIR, needs no YAML
+
         try:
             raw = yaml.safe_load(path.read_text())
             actions = {

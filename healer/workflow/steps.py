@@ -29,6 +29,7 @@ from healer.domain import (
 )
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError
 from healer.workflow.services import Services
+from tools.aws import AwsClients
 from tools.cloudwatch import alarm_states
 from tools.context import ToolContext
 from tools.guardrail import IncidentRef, evaluate_plan
@@ -37,8 +38,11 @@ from tools.remediation import Blocked, Executor, Recheck
 log = logging.getLogger(__name__)
 
 
-def team_for(services: Services, incident: Incident) -> IncidentTeam:
-    """The agents of one incident, wired to its tools and the guardrail."""
+def team_for(
+    services: Services, incident: Incident, reads: AwsClients | None = None
+) -> IncidentTeam:
+    """The agents of one incident, wired to its tools and the guardrail; the diagnostic tools
+    read through `reads` (default: the services' clients), actions always go to AWS."""
     audit_blocked = _blocked_recorder(services, incident.id)
     executor = Executor(
         services.aws,
@@ -54,7 +58,7 @@ def team_for(services: Services, incident: Incident) -> IncidentTeam:
     )
     ctx = ToolContext(
         incident_id=incident.id,
-        aws=services.aws,
+        aws=reads or services.aws,
         catalog=services.catalog,
         retriever=services.retriever,
         runbooks=services.runbooks,
@@ -137,8 +141,9 @@ def _record_effort(services: Services, incident_id: str, effort: Effort) -> None
 
 
 def investigate(services: Services, incident: Incident) -> Incident:
-    """The supervisor's agents diagnose, price and propose: a RemediationPlan."""
-    team = team_for(services, incident)
+    """The supervisor's agents diagnose, price and propose: a RemediationPlan. What they read
+    of the account is asked once per question (the world does not change while they look)."""
+    team = team_for(services, incident, reads=services.aws.reading_once())
     plan = team.supervisor(
         {
             "incident_id": incident.id,
