@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,49 +37,52 @@ def search_logs(
 ) -> list[dict[str, Any]]:
     """Log events matching any of `terms` (all events when `terms` is empty), newest first.
 
-    Each group's events in the window are read once, page by page, and matched here (a term
-    matches where its text occurs, as it does in moto): one paginated call per group, not one
-    per term, and no page is held after it is read. `streams_containing` keeps streams whose
-    name holds one of the given resource ids. Repeats of a line on one stream collapse into one
-    event with a `count`, so a flood of one error cannot push every other line out of the
-    bounded result.
+    One filter per term keeps the query portable (the `?a ?b` OR syntax is not supported by
+    every CloudWatch Logs implementation). `streams_containing` keeps streams whose name holds
+    one of the given resource ids. Repeats of a line on one stream collapse into one event with
+    a `count`, so a flood of one error cannot push every other line out of the bounded result.
     """
     start = int((now - timedelta(minutes=minutes)).timestamp() * 1000)
     end = int((now + timedelta(minutes=1)).timestamp() * 1000)
+    seen: set[str] = set()
     grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
     for group in groups if groups is not None else log_groups(logs):
-        for event in _events(logs, group, start, end):
-            stream = event.get("logStreamName", "")
-            if streams_containing and not any(r in stream for r in streams_containing):
-                continue
-            if terms and not any(term in event["message"] for term in terms):
-                continue
-            message = clip(event["message"])
-            time_text = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat()
-            entry = grouped.setdefault(
-                (group, stream, message),
-                {
-                    "time": time_text,
-                    "group": group,
-                    "stream": stream,
-                    "message": message,
-                    "count": 0,
-                },
-            )
-            entry["count"] += 1
-            entry["time"] = max(entry["time"], time_text)
+        for term in terms or [""]:
+            for event in _filter(logs, group, _quote(term), start, end):
+                stream = event.get("logStreamName", "")
+                if event["eventId"] in seen:
+                    continue
+                if streams_containing and not any(r in stream for r in streams_containing):
+                    continue
+                seen.add(event["eventId"])
+                message = clip(event["message"])
+                time_text = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).isoformat()
+                entry = grouped.setdefault(
+                    (group, stream, message),
+                    {
+                        "time": time_text,
+                        "group": group,
+                        "stream": stream,
+                        "message": message,
+                        "count": 0,
+                    },
+                )
+                entry["count"] += 1
+                entry["time"] = max(entry["time"], time_text)
     ordered = sorted(grouped.values(), key=lambda e: e["time"], reverse=True)
     return ordered[:limit]
 
 
-def _events(logs: Any, group: str, start: int, end: int) -> Iterator[dict[str, Any]]:
-    """The group's events in the window, one page at a time."""
+def _quote(term: str) -> str:
+    return json.dumps(term) if term and " " in term else term
+
+
+def _filter(logs: Any, group: str, pattern: str, start: int, end: int) -> list[dict[str, Any]]:
     try:
         pages = logs.get_paginator("filter_log_events").paginate(
-            logGroupName=group, startTime=start, endTime=end
+            logGroupName=group, filterPattern=pattern, startTime=start, endTime=end
         )
-        for page in pages:
-            yield from page["events"]
+        return [event for page in pages for event in page["events"]]
     except (ClientError, BotoCoreError) as exc:
         raise ToolUnavailable(f"filter_log_events on {group} failed: {exc}") from exc
 
