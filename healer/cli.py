@@ -195,10 +195,7 @@ def _replay(
             ask_human=ask if interactive or wait else None,
             announce=announce,
         )
-    for decision in result.human_decisions:
-        console.print(f"[bold]human[/]: {escape(decision)}")
-    for incident in result.incidents:
-        render.incident_report(console, incident, store.events(incident.id))
+    render.replay_outcome(console, result, store)
     console.print(f"[dim]replayed {escape(case.id)} in {result.wall_seconds:.1f} s[/]\n")
     return result.incidents
 

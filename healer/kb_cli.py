@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from knowledge_base.retriever import Retriever
 
 kb_app = typer.Typer(help="The runbook knowledge base.", no_args_is_help=True)
-QUERIES_PATH = Path(__file__).resolve().parent.parent / "evals" / "kb_queries.yaml"
 
 TARGET_RECALL_AT_3 = 0.90
 TARGET_RECALL_AT_1 = 0.75
@@ -121,16 +120,19 @@ def search(
 
 @kb_app.command("eval")
 def eval_(
-    queries: Annotated[Path, typer.Option(help="labelled query set (YAML)")] = QUERIES_PATH,
+    queries: Annotated[
+        Path | None, typer.Option(help="labelled query set (YAML; evals/kb_queries.yaml)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Recall@1, recall@3, MRR and latency of hybrid, BM25 alone and embeddings alone.
 
     Exits 1 if the hybrid misses the targets (recall@3 ≥ 0.90, recall@1 ≥ 0.75).
     """
-    from evals.kb_eval import evaluate, load_queries
+    from evals.kb_eval import QUERIES_PATH, evaluate, load_queries
     from knowledge_base.hybrid import MODES, HybridRetriever
 
+    queries = queries or QUERIES_PATH
     opened = _open_local(load())
     query_set = load_queries(queries, [r.id for r in opened.runbooks])
     hybrid = _hybrid(opened)

@@ -15,7 +15,8 @@ from healer.timeline import event_detail
 if TYPE_CHECKING:
     from healer.cases import Case
     from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
-    from healer.store import AuditReport, EventRecord
+    from healer.replay import ReplayResult
+    from healer.store import AuditReport, EventRecord, Store
     from healer.workflow.ingest import IngestResult
 
 OUTCOME_STYLE = {
@@ -55,6 +56,14 @@ def approval_request(
             border_style="magenta",
         )
     )
+
+
+def replay_outcome(console: Console, result: ReplayResult, store: Store) -> None:
+    """What the simulated human decided, then each incident's report."""
+    for decision in result.human_decisions:
+        console.print(f"[bold]human[/]: {escape(decision)}")
+    for incident in result.incidents:
+        incident_report(console, incident, store.events(incident.id))
 
 
 def incident_report(console: Console, incident: Incident, events: list[AuditEvent]) -> None:

@@ -157,10 +157,7 @@ def _run_in_sandbox(
         ask_human=leave_waiting if wait else None,
         batches=batches,
     )
-    for decision in result.human_decisions:
-        console.print(f"[bold]human[/]: {escape(decision)}")
-    for incident in result.incidents:
-        render.incident_report(console, incident, store.events(incident.id))
+    render.replay_outcome(console, result, store)
     console.print(f"[dim]{len(result.incidents)} incident(s) in {result.wall_seconds:.1f} s[/]")
 
 
