@@ -271,7 +271,10 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
-            raise CaseError(f"line {mark.line + 1}: YAML aliases (*name) are not allowed in a case")
+            raise CaseError(
+                f"line {mark.line + 1}: YAML aliases (*name) are not allowed in a case;"
+                " write the value out"
+            )
         return super().compose_node(parent, index)
 
 

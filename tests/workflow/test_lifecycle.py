@@ -38,7 +38,7 @@ def _replay(path: Path, store: SqliteStore, settings: HealerSettings, **kw: Any)
 def test_the_same_event_three_times_makes_one_incident(
     tmp_path: Path, store: SqliteStore, settings: HealerSettings
 ) -> None:
-    events = [{"at": 0, "alarm": "web-1-disk-used"}] * 3
+    events = [{"at": 0, "alarm": "web-1-disk-used"} for _ in range(3)]
     path = variant(tmp_path, "dev-disk-full-web", "disk-thrice", events=events)
     result = _replay(path, store, settings)
     # identical alarm + state timestamp = one event delivered three times
