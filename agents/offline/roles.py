@@ -14,6 +14,7 @@ from knowledge_base.signatures import default_signatures
 MAX_SIGNATURE_SEARCHES = 3
 
 # CloudWatch Logs filters are case-sensitive: each spelling is its own term.
+TAIL_MINUTES = 120  # the tail read: the runbook terms' window
 LOG_TERMS = [
     "ERROR",
     "Error",
@@ -107,7 +108,7 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
 
 
 def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
-    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → unit start
+    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → the tail → unit start
     lines → runbooks for unexplained signatures and fleet facts → Diagnosis."""
     alarms = task.get("alarms", [])
     if _last(calls, "get_alarm_details") is None:
@@ -147,6 +148,11 @@ def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
     if len(log_searches) == 1 and terms:
         return Call(
             "search_logs", {"terms": terms, "resource_ids": evidence.log_scope(), "minutes": 120}
+        )
+    if not any(c.name == "search_logs" and not c.input.get("terms") for c in calls):
+        return Call(  # the newest lines, as on-call reads them: what no term was written for
+            "search_logs",
+            {"terms": [], "resource_ids": evidence.log_scope(), "minutes": TAIL_MINUTES},
         )
     units = evidence.unnamed_units()
     if units and not any(is_unit_lookup(c) for c in calls):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from tools.changes import recent_changes
 from tools.cloudwatch import alarm_states, describe_alarms, resource_metrics
 from tools.fence import fence, unfence
 from tools.fleet import target_facts
-from tools.logs import insights_query, search_logs
+from tools.logs import MAX_PATTERN_CHARS, filter_patterns, insights_query, search_logs
 
 CASE = Path(__file__).resolve().parents[2] / "evals" / "cases" / "dev-disk-full-web.yaml"
 WEB_1 = "i-0a1b2c3d4e5f60001"
@@ -140,3 +142,54 @@ def test_fenced_output_is_bounded_and_cannot_be_closed_from_inside() -> None:
     assert "omitted" in big[-1]["truncated"]
     text = unfence(fence("get_alarm_details", {"reason": "y" * 5000}, limit=2000))
     assert text["truncated"] is True and len(text["preview"]) <= 2000
+
+
+def test_a_log_search_asks_each_group_once_with_every_term_quoted(sandbox: Sandbox) -> None:
+    logs = sandbox.client("logs")
+    asked: list[dict[str, Any]] = []
+    logs.meta.events.register(
+        "provide-client-params.logs.FilterLogEvents", lambda params, **_: asked.append(params)
+    )
+    terms = ["No space left", "/var/log/", "ERROR"]
+    found = search_logs(logs, terms, now(), 60, groups=["/app/web"])
+    assert [a["filterPattern"] for a in asked] == ['?"No space left" ?"/var/log/" ?"ERROR"']
+    assert found and all(any(t in e["message"] for t in terms) for e in found)
+    assert all("healthz" not in e["message"] for e in found), "moto ignores OR; matched here"
+
+
+def test_many_terms_are_split_intofilter_patterns_filter_log_events_accepts() -> None:
+    terms = [f"term-{i:04d}-" + "x" * 30 for i in range(100)]
+    patterns = filter_patterns(terms)
+    assert len(patterns) > 1 and all(len(p) <= MAX_PATTERN_CHARS for p in patterns)
+    assert " ".join(patterns).count("?") == len(terms)
+    assert filter_patterns([]) == [""]
+
+
+def test_a_huge_log_holds_a_bounded_number_of_lines() -> None:
+    class Endless:
+        def get_paginator(self, _: str) -> Any:
+            class Pages:
+                def paginate(self, **_: Any) -> Iterator[dict[str, Any]]:
+                    base = int(now().timestamp() * 1000) - 3_000_000
+                    for page in range(30):
+                        yield {
+                            "events": [
+                                {
+                                    "eventId": f"{page}-{i}",
+                                    "timestamp": base + page * 5000 + i,
+                                    "message": f"ERROR request {page}-{i} failed",
+                                    "logStreamName": "s",
+                                }
+                                for i in range(5000)
+                            ]
+                        }
+
+            return Pages()
+
+    tracemalloc.start()
+    found = search_logs(Endless(), ["ERROR"], now(), 60, groups=["/big"])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40 * 2**20, f"150,000 distinct lines took {peak / 2**20:.0f} MiB"
+    assert len(found) == 40
+    assert found[0]["message"] == "ERROR request 29-4999 failed", "the newest line survives"
