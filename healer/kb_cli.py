@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from healer.cli_common import console, fail, load
+from healer.domain import ActionId, Category
 from healer.errors import ConfigError, ToolInputError, ToolUnavailable
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def _hybrid(opened: OpenedIndex) -> Retriever:
     from knowledge_base.embeddings import WordLlamaEmbedder
     from knowledge_base.hybrid import HybridRetriever
 
-    return HybridRetriever(opened.index, WordLlamaEmbedder())
+    return HybridRetriever(opened.index, WordLlamaEmbedder(), absolute_floor=True)
 
 
 def _remote(backend: Backend, settings: HealerSettings) -> Retriever:
@@ -89,8 +90,8 @@ def search(
     query: str,
     backend: Annotated[Backend, typer.Option(help="where to search")] = Backend.LOCAL,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="how many runbooks")] = 5,
-    category: Annotated[str | None, typer.Option(help="only this category")] = None,
-    action: Annotated[str | None, typer.Option(help="only runbooks with this action")] = None,
+    category: Annotated[Category | None, typer.Option(help="only this category")] = None,
+    action: Annotated[ActionId | None, typer.Option(help="only runbooks with this action")] = None,
 ) -> None:
     """Rank runbooks for a symptom description; show scores and the matching lines."""
     from knowledge_base.text import matching_lines
@@ -100,7 +101,9 @@ def search(
         retriever = _hybrid(_open_local(settings))
     else:
         retriever = _remote(backend, settings)
-    filters = {name: value for name, value in (("category", category), ("action", action)) if value}
+    filters = {
+        name: value.value for name, value in (("category", category), ("action", action)) if value
+    }
     try:
         hits = retriever.search(query, k=k, filters=filters or None)
     except (ToolInputError, ToolUnavailable, ConfigError) as exc:

@@ -20,6 +20,14 @@ MODES: tuple[Mode, ...] = ("hybrid", "bm25", "embeddings")
 BM25_WEIGHT = 0.3
 """Share of BM25 in the fused score (embeddings get the rest); measured in BENCHMARKS.md."""
 
+MIN_BM25 = 2.0
+MIN_COSINE = 0.25
+"""The absolute floor: a runbook is a hit only when its best chunk exceeds one of these raw
+scores (scaled scores are relative, so without it an unrelated query still ranks runbooks).
+Measured on this library: the labelled queries' best chunks reach BM25 3.3 and cosine 0.35 at
+least; "banana smoothie recipe", "weather in paris tomorrow" and "how do I bake bread" reach
+BM25 1.5 and cosine 0.19 at most."""
+
 Scores = npt.NDArray[np.float64]
 
 
@@ -74,13 +82,16 @@ class HybridRetriever:
     Each signal scores every chunk; a runbook takes its best chunk in each signal; both are
     min-max scaled over the runbooks and summed with weights (BM25 `bm25_weight`, embeddings the
     rest). A hit is a runbook with the section that scores best under the same weights. A
-    runbook with no shared word and no positive cosine is not a hit.
+    runbook with no shared word and no positive cosine is not a hit; with `absolute_floor`, nor
+    is one whose best chunk exceeds neither `MIN_BM25` nor `MIN_COSINE` (for people reading
+    `kb search`; the offline engine weighs weak hits against the evidence itself).
 
     Args:
         index: the chunks, their BM25 index and their embeddings.
         embedder: embeds queries; must be the embedder the index was built with.
         mode: `hybrid`, or one signal alone (`bm25`, `embeddings`) for evaluation.
         bm25_weight: share of BM25 in the hybrid score.
+        absolute_floor: drop hits under the raw-score floor, so an unrelated query finds nothing.
     """
 
     def __init__(
@@ -89,12 +100,14 @@ class HybridRetriever:
         embedder: Embedder,
         mode: Mode = "hybrid",
         bm25_weight: float = BM25_WEIGHT,
+        absolute_floor: bool = False,
     ) -> None:
         if index.embedder_name != embedder.name:
             raise ValueError(f"index built with {index.embedder_name}, not {embedder.name}")
         self._index = index
         self._embedder = embedder
         self._mode = mode
+        self._floor = (MIN_BM25, MIN_COSINE) if absolute_floor else (0.0, 0.0)
         self._bm25_weight = {"hybrid": bm25_weight, "bm25": 1.0, "embeddings": 0.0}[mode]
         owners = [c.runbook_id for c in index.chunks]
         self._starts = np.array(
@@ -113,7 +126,9 @@ class HybridRetriever:
 
     def with_mode(self, mode: Mode) -> HybridRetriever:
         """The same index searched with another signal mix."""
-        return HybridRetriever(self._index, self._embedder, mode)
+        retriever = HybridRetriever(self._index, self._embedder, mode)
+        retriever._floor = self._floor
+        return retriever
 
     def search(
         self, query: str, k: int = 5, filters: dict[str, str] | None = None
@@ -139,7 +154,10 @@ class HybridRetriever:
         semantic = np.where(allowed, self._cosine_scores(query) if w < 1 else 0.0, -np.inf)
         best_lexical = np.maximum.reduceat(lexical, self._starts)
         best_semantic = np.maximum.reduceat(semantic, self._starts)
-        relevant = ((w > 0) & (best_lexical > 0)) | ((w < 1) & (best_semantic > 0))
+        min_lexical, min_semantic = self._floor
+        relevant = ((w > 0) & (best_lexical > min_lexical)) | (
+            (w < 1) & (best_semantic > min_semantic)
+        )
         if not relevant.any():
             return []
         runbook_scores = w * _scale_by(best_lexical, best_lexical) + (1 - w) * _scale_by(

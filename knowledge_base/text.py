@@ -27,7 +27,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def matching_lines(text: str, query: str, limit: int = 3) -> list[str]:
-    """The lines of a text that share the most words with a query, best first.
+    """The lines of a text that share the most words with a query, in the text's order.
 
     Args:
         text: a chunk of a runbook.
@@ -43,4 +43,5 @@ def matching_lines(text: str, query: str, limit: int = 3) -> list[str]:
         shared = len(wanted.intersection(tokenize(line)))
         if shared and line.strip():
             scored.append((-shared, position, line.strip()))
-    return [line for _, _, line in sorted(scored)[:limit]]
+    best = sorted(scored)[:limit]
+    return [line for _, _, line in sorted(best, key=lambda item: item[1])]

@@ -108,8 +108,8 @@ def supervisor(task: dict[str, Any], calls: list[ToolCall]) -> Call | Say:
 
 
 def diagnostician(task: dict[str, Any], calls: list[ToolCall]) -> Call:
-    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → the tail → unit start
-    lines → runbooks for unexplained signatures and fleet facts → Diagnosis."""
+    """Alarms → resources → metrics → logs → changes → runbooks → symptom logs → the tail →
+    unit start lines → runbooks for unexplained signatures and fleet facts → Diagnosis."""
     alarms = task.get("alarms", [])
     if _last(calls, "get_alarm_details") is None:
         return Call("get_alarm_details", {"alarm_names": alarms})

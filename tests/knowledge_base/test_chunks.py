@@ -108,10 +108,10 @@ def test_tokenize_splits_metric_names_and_keeps_numbers(text: str, words: list[s
     assert tokenize(text) == words
 
 
-def test_matching_lines_puts_the_line_sharing_most_words_first() -> None:
-    text = "title line\nNo space left on device\ndisk space is low\nunrelated"
+def test_matching_lines_keeps_the_best_lines_in_the_order_they_are_written() -> None:
+    text = "disk space is low\ntitle line\nNo space left on device\nunrelated\nleft"
 
     assert matching_lines(text, "no space left", limit=2) == [
-        "No space left on device",
         "disk space is low",
+        "No space left on device",
     ]

@@ -89,3 +89,17 @@ def test_eval_prints_a_table() -> None:
 
     assert result.exit_code == 0, result.output
     assert "recall@3" in result.output and "embeddings" in result.output
+
+
+def test_an_unrelated_query_finds_nothing() -> None:
+    result = runner.invoke(app, ["kb", "search", "banana smoothie recipe"])
+
+    assert result.exit_code == 0, result.output
+    assert "no runbook matches" in result.output and "score" not in result.output
+
+
+def test_an_unknown_category_is_an_error_naming_it() -> None:
+    result = runner.invoke(app, ["kb", "search", "disk full", "--category", "disk_ful"])
+
+    assert result.exit_code == 2
+    assert "disk_ful" in result.output and "Traceback" not in result.output
