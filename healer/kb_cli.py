@@ -12,7 +12,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from healer.cli_common import console, fail, load
-from healer.domain import ActionId, Category
 from healer.errors import ConfigError, ToolInputError, ToolUnavailable
 
 if TYPE_CHECKING:
@@ -90,8 +89,8 @@ def search(
     query: str,
     backend: Annotated[Backend, typer.Option(help="where to search")] = Backend.LOCAL,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="how many runbooks")] = 5,
-    category: Annotated[Category | None, typer.Option(help="only this category")] = None,
-    action: Annotated[ActionId | None, typer.Option(help="only runbooks with this action")] = None,
+    category: Annotated[str | None, typer.Option(help="only this root-cause category")] = None,
+    action: Annotated[str | None, typer.Option(help="only runbooks with this action id")] = None,
 ) -> None:
     """Rank runbooks for a symptom description; show scores and the matching lines."""
     from knowledge_base.text import matching_lines
@@ -101,8 +100,12 @@ def search(
         retriever = _hybrid(_open_local(settings))
     else:
         retriever = _remote(backend, settings)
+    from healer.domain import ActionId, Category
+
     filters = {
-        name: value.value for name, value in (("category", category), ("action", action)) if value
+        name: _one_of(value, choices, f"--{name}")
+        for name, value, choices in (("category", category, Category), ("action", action, ActionId))
+        if value
     }
     try:
         hits = retriever.search(query, k=k, filters=filters or None)
@@ -119,6 +122,13 @@ def search(
         )
         for line in matching_lines(hit.text, query):
             console.print(f"     {escape(line[:160])}", soft_wrap=True)
+
+
+def _one_of(value: str, choices: type[StrEnum], option: str) -> str:
+    if value not in {c.value for c in choices}:
+        names = ", ".join(c.value for c in choices)
+        raise typer.BadParameter(f"{value!r} is not one of {names}", param_hint=option)
+    return value
 
 
 @kb_app.command("eval")

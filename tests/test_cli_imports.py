@@ -58,3 +58,17 @@ def test_help_and_read_only_commands_import_nothing_heavy(args: list[str], tmp_p
 def test_the_probe_sees_a_heavy_import_when_one_happens(tmp_path: Path) -> None:
     seen = imported_by(["kb", "search", "disk full", "--k", "1"], tmp_path)
     assert "wordllama" in seen["heavy"], seen
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_help_does_not_even_import_pydantic(args: list[str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(["pydantic"]), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"HEALER_STORE_PATH": str(tmp_path / "healer.db"), "PATH": "/usr/bin:/bin"},
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["heavy"] == [] and seen["exit"] == 0, seen
