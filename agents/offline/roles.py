@@ -13,8 +13,9 @@ from knowledge_base.signatures import default_signatures
 
 MAX_SIGNATURE_SEARCHES = 3
 
-# CloudWatch Logs filters are case-sensitive: each spelling is its own term.
 TAIL_MINUTES = 120  # the tail read: the runbook terms' window
+
+# CloudWatch Logs filters are case-sensitive: each spelling is its own term.
 LOG_TERMS = [
     "ERROR",
     "Error",
