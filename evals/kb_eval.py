@@ -14,6 +14,7 @@ from healer.errors import ConfigError
 from knowledge_base.retriever import Retriever
 
 QUERIES_PATH = Path(__file__).resolve().parent / "kb_queries.yaml"
+HUMAN_QUERIES_PATH = Path(__file__).resolve().parent / "kb_human_queries.yaml"
 
 
 class LabelledQuery(BaseModel):
@@ -30,6 +31,8 @@ class QuerySet(BaseModel):
 
     schema_version: int = 1
     queries: tuple[LabelledQuery, ...]
+    unrelated: tuple[str, ...] = ()
+    """Queries about nothing in the library: a retriever should find nothing for them."""
 
 
 class RetrievalReport(BaseModel):
@@ -45,6 +48,8 @@ class RetrievalReport(BaseModel):
     p50_ms: float
     p95_ms: float
     misses: tuple[str, ...] = ()
+    unrelated_found: tuple[str, ...] = ()
+    """The set's unrelated queries that found a runbook all the same."""
 
 
 def load_queries(path: Path = QUERIES_PATH, runbook_ids: Iterable[str] | None = None) -> QuerySet:
@@ -107,4 +112,5 @@ def evaluate(name: str, retriever: Retriever, queries: QuerySet, k: int = 5) -> 
         p50_ms=round(percentile(latencies, 0.5), 3),
         p95_ms=round(percentile(latencies, 0.95), 3),
         misses=tuple(misses),
+        unrelated_found=tuple(q for q in queries.unrelated if retriever.search(q, k=1)),
     )

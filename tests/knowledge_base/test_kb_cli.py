@@ -82,6 +82,22 @@ def test_eval_json_reports_every_retriever_and_meets_the_targets() -> None:
     assert [r["name"] for r in out["reports"]] == ["hybrid", "bm25", "embeddings"]
     for report in out["reports"]:
         assert {"recall_at_1", "recall_at_3", "mrr", "p50_ms", "p95_ms"} <= report.keys()
+    human = out["human"]
+    assert human["queries"] >= 40 and human["unrelated_found"] == []
+    assert 0 < human["recall_at_3"] <= 1
+
+
+def test_eval_names_an_unrelated_query_that_finds_a_runbook(tmp_path: Path) -> None:
+    human = tmp_path / "human.yaml"
+    human.write_text(
+        "queries:\n  - {query: disk full, expected: [disk-full-runaway-logs]}\n"
+        "unrelated: [banana smoothie recipe, No space left on device]\n"
+    )
+    result = runner.invoke(app, ["kb", "eval", "--human", str(human)])
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 unrelated queries found nothing" in result.output
+    assert "unrelated query found a runbook: No space left on device" in result.output
 
 
 def test_eval_prints_a_table() -> None:
