@@ -90,6 +90,7 @@ def aws_services(
             settings.model, region=settings.region, boto_session=session
         ),
         policy=settings.policy(),
+        autonomy=settings.autonomy_rules(),
         noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel or SlackApprovalChannel(slack, settings.slack_channel),

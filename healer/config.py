@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,9 +15,11 @@ from pydantic_settings import (
 )
 
 from healer.catalog import RUNBOOKS_DIR
+from healer.domain import ActionId
 from healer.errors import ConfigError
 from healer.policy import PolicySettings
 from healer.store.audit_key import AuditKey, FileAuditKey, StaticAuditKey
+from healer.trust import Autonomy, Mode, ShadowScope, TrustBar
 from healer.workflow.noise import MaintenanceWindow, NoiseRules
 
 PROJECT_DIR = RUNBOOKS_DIR.parent
@@ -63,6 +65,23 @@ class HealerSettings(BaseSettings):
         6, ge=2, description="state changes of one alarm within flap_window_minutes = flapping"
     )
     flap_window_minutes: int = Field(60, ge=1)
+    autonomy_default: Mode = Field(
+        Mode.AUTOPILOT,
+        description="shadow | approval | earned | autopilot: how an action type may act "
+        "unless `autonomy` names it",
+    )
+    autonomy: dict[str, Mode] = Field(
+        default_factory=dict, description='per action type, e.g. {scale_out = "earned"}'
+    )
+    shadow_scopes: list[ShadowScope] = Field(
+        default_factory=list,
+        description='[{account = "…"}, {tag = "Environment=staging*"}]: shadow mode there',
+    )
+    trust_min_outcomes: int = Field(5, ge=1, description="outcomes an `earned` action needs")
+    trust_min_success: float = Field(
+        0.6, ge=0, le=1, description="bar on the Wilson lower bound (95 %) of its success rate"
+    )
+    trust_rebuild: int = Field(3, ge=1, description="successes in a row needed after a failure")
     verify_poll_seconds: float = Field(15.0, gt=0, allow_inf_nan=False)
     kb_id: str | None = Field(None, description="Bedrock Knowledge Base id (kb --backend bedrock)")
     opensearch_url: str | None = Field(
@@ -120,6 +139,14 @@ class HealerSettings(BaseSettings):
         None, description="Slack Web API base URL (default https://slack.com/api/)"
     )
 
+    @field_validator("autonomy")
+    @classmethod
+    def _catalog_actions(cls, modes: dict[str, Mode]) -> dict[str, Mode]:
+        unknown = sorted(set(modes) - {a.value for a in ActionId})
+        if unknown:
+            raise ValueError(f"not catalog actions: {', '.join(unknown)}")
+        return modes
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -148,6 +175,18 @@ class HealerSettings(BaseSettings):
             maintenance=tuple(self.maintenance_windows),
             flap_transitions=self.flap_transitions,
             flap_window=timedelta(minutes=self.flap_window_minutes),
+        )
+
+    def autonomy_rules(self) -> Autonomy:
+        return Autonomy(
+            default=self.autonomy_default,
+            actions=self.autonomy,
+            shadow=tuple(self.shadow_scopes),
+            bar=TrustBar(
+                min_outcomes=self.trust_min_outcomes,
+                min_success=self.trust_min_success,
+                rebuild=self.trust_rebuild,
+            ),
         )
 
     def policy(self) -> PolicySettings:

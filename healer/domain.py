@@ -122,6 +122,7 @@ class Step(StrEnum):
     INVESTIGATE = "investigate"
     GOVERN = "govern"
     AWAIT_APPROVAL = "await_approval"
+    AWAIT_FIX = "await_fix"  # shadow: the healer recommended, a human fixes and closes it
     REMEDIATE = "remediate"
     VERIFY = "verify"
     CLOSE = "close"
@@ -365,6 +366,7 @@ class GovernanceDecision(BaseModel):
     risk: Risk
     reasons: tuple[str, ...]
     plan_hash: str | None = None
+    shadow: bool = Field(default=False, description="shadow mode: recorded, never executed")
 
 
 class IncidentScope(BaseModel):
@@ -509,4 +511,11 @@ AUDIT_KINDS = (
     "escalated",
     "closed",
     "announced",  # what the incident's Slack thread has been told, up to which event
+    "shadow_decided",  # what the healer would have done, in shadow mode (nothing ran)
+    "human_fix_recorded",  # how a human fixed the incident (`incidents close --fixed-by`)
+    "trust_outcome",  # one outcome of an (action, runbook), for its trust record
+    "trust_changed",  # an (action, runbook) became trusted for autopilot, or stopped being
+    "cost_checked",  # the actual cost of capacity an action added, next to its estimate
 )
+INDEXED_AUDIT_KINDS = ("trust_outcome", "cost_checked")
+"""Kinds the store can list across all incidents (`AuditLog.events_of_kind`)."""

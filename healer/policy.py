@@ -14,7 +14,10 @@ This is code the model cannot reach. It implements the default policy of the rep
 6. the plan does not belong to its incident -> needs_approval: its target is outside the scope
    AWS gives the incident, the cited runbook is missing, is for another category or does not list
    the action, or a restarted unit is not tied to the incident by facts;
-7. otherwise -> auto_heal.
+7. autonomy: an action type in `approval` mode, or in `earned` mode without a record that meets
+   the bar (healer.trust) -> needs_approval; in `shadow` mode the decision is marked `shadow`
+   and nothing may run on it;
+8. otherwise -> auto_heal.
 
 Restarting a host-critical unit (sshd, the SSM agent, auditd, ...) is high risk; so is
 restarting, isolating, replacing or resizing a stateful instance.
@@ -41,6 +44,7 @@ from healer.domain import (
     TargetKind,
     plan_hash,
 )
+from healer.trust import AutonomyCheck, Mode
 
 STATEFUL_SENSITIVE = {
     ActionId.RESTART_SERVICE,
@@ -104,6 +108,7 @@ class PolicyInput(BaseModel):
     requested_by: str | None = Field(
         default=None, description="The human who asked for the action (in chat), if one did."
     )
+    autonomy: AutonomyCheck | None = None
     now: datetime
 
 
@@ -122,12 +127,21 @@ def decide(plan: PolicyInput, settings: PolicySettings | None = None) -> Governa
     )
     risk, reasons = assess_risk(plan)
     approval_reasons = _approval_reasons(plan, risk, settings)
+    autonomy = plan.autonomy
+    if autonomy is not None and (why := autonomy.approval_reason()):
+        approval_reasons.append(why)
     decision = Decision.NEEDS_APPROVAL if approval_reasons else Decision.AUTO_HEAL
     if not approval_reasons:
         approval_reasons = ["low risk, cost within the threshold, confidence sufficient"]
+        if autonomy is not None and autonomy.mode is Mode.EARNED:
+            approval_reasons.append(f"autopilot earned: {autonomy.standing.why}")
+    shadow = autonomy is not None and autonomy.mode is Mode.SHADOW
+    if shadow:
+        approval_reasons.append("shadow mode: what would be done is recorded, nothing runs")
     return GovernanceDecision(
         decision=decision,
         risk=risk,
+        shadow=shadow,
         reasons=tuple(reasons + approval_reasons),
         plan_hash=plan_hash(
             proposal,

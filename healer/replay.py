@@ -87,6 +87,7 @@ def sandbox_services(
             )
         ),
         policy=settings.policy(),
+        autonomy=settings.autonomy_rules(),
         noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel,

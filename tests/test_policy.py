@@ -26,6 +26,7 @@ from healer.domain import (
     plan_hash,
 )
 from healer.policy import PolicyInput, decide
+from healer.trust import AutonomyCheck, Mode, Result, TrustBar, TrustRecord, standing
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 MANAGED = {"healer:managed": "true"}
@@ -709,3 +710,44 @@ def test_the_property_reaches_auto_heal() -> None:
     if not AUTO_HEALED:
         pytest.skip("run together with the property test")
     assert len(AUTO_HEALED) >= 500
+
+
+# --------------------------------------------------------------------------- autonomy
+
+
+def autonomy(mode: Mode, *results: Result) -> AutonomyCheck:
+    record = TrustRecord(action="restart_service", runbook="the-runbook", results=results)
+    return AutonomyCheck(
+        mode=mode, standing=standing(record, TrustBar()), key=("restart_service", "the-runbook")
+    )
+
+
+def test_an_earned_action_without_a_record_needs_approval_and_says_what_it_needs() -> None:
+    decision = decide(plan(autonomy=autonomy(Mode.EARNED)))
+
+    assert decision.decision == Decision.NEEDS_APPROVAL
+    [why] = [r for r in decision.reasons if "has not earned autopilot" in r]
+    assert "0 of the 5 outcomes needed" in why and "needs 6 more successes" in why
+
+
+def test_an_earned_action_with_its_record_auto_heals_and_says_on_what() -> None:
+    decision = decide(plan(autonomy=autonomy(Mode.EARNED, *[Result.RECOVERED] * 6)))
+
+    assert decision.decision == Decision.AUTO_HEAL
+    assert any(r.startswith("autopilot earned: 6 of 6 succeeded") for r in decision.reasons)
+
+
+def test_trust_never_lifts_a_hard_rule() -> None:
+    trusted = autonomy(Mode.EARNED, *[Result.RECOVERED] * 50)
+    decision = decide(plan(autonomy=trusted, cost=cost(500.0)))
+
+    assert decision.decision == Decision.NEEDS_APPROVAL
+
+
+def test_approval_mode_always_asks_and_shadow_is_marked() -> None:
+    asked = decide(plan(autonomy=autonomy(Mode.APPROVAL, *[Result.RECOVERED] * 50)))
+    shadow = decide(plan(autonomy=autonomy(Mode.SHADOW)))
+
+    assert asked.decision == Decision.NEEDS_APPROVAL
+    assert (shadow.decision, shadow.shadow) == (Decision.AUTO_HEAL, True)
+    assert not decide(plan(autonomy=autonomy(Mode.AUTOPILOT))).shadow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from healer.domain import (
 )
 from healer.errors import ToolUnavailable
 from healer.policy import PolicyInput, PolicySettings, decide
+from healer.trust import AutonomyCheck
 from knowledge_base.runbooks import Runbook
 from tools.aws import AwsClients
 from tools.costing import price_proposal
@@ -77,12 +79,14 @@ def evaluate_plan(
     now: datetime,
     settings: PolicySettings,
     suggested_risk: Risk | None = None,
+    autonomy: Callable[[TargetFacts], AutonomyCheck] | None = None,
 ) -> tuple[GovernanceDecision, CostEstimate | None]:
     """Decide a plan from facts read now, with a cost computed in code (not claimed by a model)
-    and the incident's scope read from AWS and the cited runbook."""
+    and the incident's scope read from AWS and the cited runbook; `autonomy` says, from the
+    target's facts, in which mode the action may run and what its record has earned."""
     cost: CostEstimate | None = None
     facts = TargetFacts(exists=False)
-    scope, digest = None, None
+    scope, digest, check = None, None, None
     spec = catalog.get(proposal.action) if proposal else None
     if proposal is not None:
         facts, instance_type = target_facts(aws.ec2, aws.autoscaling, proposal.target)
@@ -98,6 +102,7 @@ def evaluate_plan(
             now - SYSTEM_LOG_LOOKBACK,
         )
         digest = document_sha256(aws.ssm, spec)
+        check = autonomy(facts) if autonomy is not None else None
     decision = decide(
         PolicyInput(
             recommendation=recommendation,
@@ -111,6 +116,7 @@ def evaluate_plan(
             scope=scope,
             document_sha256=digest,
             requested_by=incident.requested_by,
+            autonomy=check,
             now=now,
         ),
         settings,

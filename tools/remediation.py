@@ -240,6 +240,8 @@ class Executor:
                 "the plan changed since it was decided (target facts, cost or SSM document); "
                 f"it must be decided again: {'; '.join(fresh.reasons)}"
             )
+        if fresh.shadow:
+            raise ActionRejected("the action runs in shadow mode: nothing is executed")
         allowed = {Decision.AUTO_HEAL} if approval.automatic else _HUMAN_MAY_RUN
         if fresh.decision not in allowed:
             why = "; ".join(fresh.reasons)

@@ -66,6 +66,8 @@ def sweep(services: Services) -> SweepReport:
             else:
                 report.approvals_waiting += 1
             continue
+        if incident.step is Step.AWAIT_FIX:
+            continue  # shadow: nothing runs until a human closes it with their fix
         has_workflow = any(name.startswith(f"{incident.id}-") for name in running)
         if not has_workflow and now - incident.opened_at >= STUCK_AFTER:
             try:

@@ -11,13 +11,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from healer.domain import AuditEvent
+from healer.domain import INDEXED_AUDIT_KINDS, AuditEvent
 from healer.store.chain import head_problems, verify_log
 from healer.store.digest_sinks import DigestSink
 from healer.store.digests import digest_problems
 from healer.store.models import AuditProblem, AuditReport, LogHead
 
 _UNREADABLE_AT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def indexed_kind(kind: str) -> None:
+    """Refuse to list a kind the store does not index across incidents."""
+    if kind not in INDEXED_AUDIT_KINDS:
+        raise ValueError(f"audit kind {kind!r} is not indexed ({', '.join(INDEXED_AUDIT_KINDS)})")
 
 
 def event_from_record(record: Mapping[str, Any]) -> AuditEvent:

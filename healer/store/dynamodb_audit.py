@@ -6,6 +6,8 @@ Items, all under `AUDIT#` keys (IAM denies deleting or updating the log's items)
 - `AUDIT#INCIDENT#<id>`, `<seq>`: the incident's event number `seq` is at `gseq`; also
   written only if empty, so an incident's numbers never repeat. Its first one is indexed, to
   list the incidents in order.
+- The events of an indexed kind (`INDEXED_AUDIT_KINDS`) are also indexed under
+  `AUDIT#KIND#<kind>`, in `gseq` order, to list them across incidents (trust, costs).
 - `AUDIT#HEAD`: the signed head, written with every append. A genuine head further on than
   the log (its tail was deleted) places the next event after it, so the gap stays visible.
 - `AUDIT#DIGEST`, `<number>`: a signed digest, written in the same transaction as the event
@@ -30,7 +32,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from pydantic import ValidationError
 
-from healer.domain import AuditEvent
+from healer.domain import INDEXED_AUDIT_KINDS, AuditEvent
 from healer.errors import ConcurrentUpdate, ToolUnavailable
 from healer.store.audit_key import AuditKey, process_audit_key
 from healer.store.audit_records import (
@@ -38,6 +40,7 @@ from healer.store.audit_records import (
     event_for_verify,
     event_from_record,
     head_from_record,
+    indexed_kind,
 )
 from healer.store.canonical import canonical_json
 from healer.store.chain import GENESIS_HASH, build_event, head_is_valid, seal_head
@@ -253,6 +256,13 @@ class DynamoAuditLog(DynamoBase):
             raise ValueError(f"audit log of {incident_id}: its index was altered (audit verify)")
         return events
 
+    def events_of_kind(self, kind: str) -> builtins.list[AuditEvent]:
+        """Every incident's events of an indexed `kind`, in `gseq` order (from the index,
+        which may lag a moment behind the log)."""
+        indexed_kind(kind)
+        items = self._query(IndexName=GSI1, KeyConditionExpression=Key("gsi1pk").eq(_kind_pk(kind)))
+        return [event_from_record(item) for item in items]
+
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event (from the index, which
         may lag a moment behind the log)."""
@@ -423,8 +433,12 @@ def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _kind_pk(kind: str) -> str:
+    return f"AUDIT#KIND#{kind}"
+
+
 def _log_item(event: AuditEvent) -> dict[str, Any]:
-    return {
+    item: dict[str, Any] = {
         "pk": LOG,
         "sk": _slot(event.gseq),
         "gseq": event.gseq,
@@ -437,6 +451,9 @@ def _log_item(event: AuditEvent) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+    if event.kind in INDEXED_AUDIT_KINDS:
+        item |= {"gsi1pk": _kind_pk(event.kind), "gsi1sk": _slot(event.gseq)}
+    return item
 
 
 def _pointer_item(event: AuditEvent) -> dict[str, Any]:

@@ -220,6 +220,11 @@ class AuditLog(Protocol):
         """Incidents with audit events, in order of their first event."""
         ...
 
+    def events_of_kind(self, kind: str) -> list[AuditEvent]:
+        """Every incident's events of `kind`, in `gseq` order; ValueError unless `kind` is in
+        `INDEXED_AUDIT_KINDS`."""
+        ...
+
     def verify(self, incident_id: str | None = None) -> AuditReport:
         """Verify the log; with `incident_id`, report that incident's problems and the log's."""
         ...

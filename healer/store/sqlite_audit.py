@@ -20,6 +20,7 @@ from healer.store.audit_records import (
     event_for_verify,
     event_from_record,
     head_from_record,
+    indexed_kind,
 )
 from healer.store.canonical import canonical_json
 from healer.store.chain import GENESIS_HASH, build_event, seal_head
@@ -196,6 +197,15 @@ class SqliteAuditLog(SqliteBase):
         with self._read() as db:
             rows = db.execute(
                 "SELECT * FROM audit WHERE incident_id = ? ORDER BY seq", (incident_id,)
+            ).fetchall()
+        return [event_from_record(row) for row in rows]
+
+    def events_of_kind(self, kind: str) -> builtins.list[AuditEvent]:
+        """Every incident's events of an indexed `kind`, in `gseq` order."""
+        indexed_kind(kind)
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT * FROM audit WHERE kind = ? ORDER BY gseq", (kind,)
             ).fetchall()
         return [event_from_record(row) for row in rows]
 

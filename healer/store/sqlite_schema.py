@@ -100,6 +100,7 @@ CREATE TABLE IF NOT EXISTS audit (
     hash        TEXT NOT NULL,
     UNIQUE (incident_id, seq)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS audit_kind ON audit (kind, gseq);
 
 CREATE TABLE IF NOT EXISTS audit_head (
     id            INTEGER PRIMARY KEY CHECK (id = 1),

@@ -1,8 +1,8 @@
 """The local runner: runs an incident's steps in order, persisting it after each one.
 
-A run stops while it waits for a human; `healer approve` / `healer reject` resume it, even after
-a restart. A crash mid-step resumes at that step; side effects are not repeated (the executor's
-ledger records each intent before acting).
+A run stops while it waits for a human: an approval (`healer approve` / `healer reject` resume
+it, even after a restart) or, in shadow mode, the human's own fix. A crash mid-step resumes at
+that step; side effects are not repeated (the executor's ledger records each intent first).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def run_incident(
     while True:
         if incident.step == Step.AWAIT_APPROVAL and not settle(services, incident):
             return incident
-        if incident.step == Step.DONE:
+        if incident.step in (Step.DONE, Step.AWAIT_FIX):
             return incident
         step = incident.step
         if on_step:

@@ -13,6 +13,7 @@ from healer.catalog import Catalog
 from healer.domain import Approval, GovernanceDecision, Incident, RemediationPlan
 from healer.policy import PolicySettings
 from healer.store import Store
+from healer.trust import Autonomy
 from healer.workflow.noise import NoiseRules
 from knowledge_base.retriever import Retriever
 from knowledge_base.runbooks import Runbook
@@ -92,3 +93,4 @@ class Services:
     effort: dict[str, Any] = field(default_factory=dict)
     announce: Announce = no_announce
     noise: NoiseRules = field(default_factory=NoiseRules)
+    autonomy: Autonomy = field(default_factory=Autonomy)

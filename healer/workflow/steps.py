@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,8 +27,11 @@ from healer.domain import (
     RemediationPlan,
     Risk,
     Step,
+    TargetFacts,
 )
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError
+from healer.trust import NO_RUNBOOK, AutonomyCheck, standing
+from healer.workflow.outcomes import record_outcome, result_at_close, trust_record
 from healer.workflow.services import Services
 from tools.aws import AwsClients
 from tools.cloudwatch import alarm_states
@@ -123,7 +127,23 @@ def _decide(
         now=services.clock(),
         settings=services.policy,
         suggested_risk=plan.suggested_risk,
+        autonomy=_autonomy(services, incident, proposal) if proposal else None,
     )
+
+
+def _autonomy(
+    services: Services, incident: Incident, proposal: ActionProposal
+) -> Callable[[TargetFacts], AutonomyCheck]:
+    """The autonomy of a proposal on a target, and what its record has earned."""
+    runbook = _plan(incident).diagnosis.runbook_id or NO_RUNBOOK
+    key = (proposal.action.value, runbook)
+    record = trust_record(services.store, key)
+
+    def check(facts: TargetFacts) -> AutonomyCheck:
+        mode = services.autonomy.mode(proposal.action.value, incident.account, facts.tags)
+        return AutonomyCheck(mode=mode, standing=standing(record, services.autonomy.bar), key=key)
+
+    return check
 
 
 def _recheck(services: Services, incident: Incident) -> Recheck:
@@ -187,7 +207,17 @@ def govern(services: Services, incident: Incident) -> Incident:
     if cost is not None:
         incident.plan = plan.model_copy(update={"cost": cost})
 
-    if decision.decision in (Decision.AUTO_HEAL, Decision.NEEDS_APPROVAL):
+    acting = decision.decision in (Decision.AUTO_HEAL, Decision.NEEDS_APPROVAL)
+    if acting and decision.shadow:
+        services.store.append(
+            incident.id,
+            "shadow_decided",
+            "guardrail",
+            {"would": decision.decision.value, **data, "summary": diagnosis.summary},
+        )
+        incident.step = Step.AWAIT_FIX
+        return incident
+    if acting:
         assert decision.plan_hash is not None and proposal is not None
         approval = services.store.create(_approval(services, incident, decision, proposal, now))
         incident.approval_id = approval.id
@@ -398,6 +428,12 @@ def fail(services: Services, incident: Incident, error: dict[str, Any]) -> Incid
 
 
 def close(services: Services, incident: Incident) -> Incident:
+    """Close the incident, adding what its action did to the action's trust record."""
+    digest = incident.governance.plan_hash if incident.governance else None
+    record = services.store.get_execution(incident.id, digest) if digest else None
+    result = result_at_close(incident, record.status if record else None)
+    if result is not None:
+        record_outcome(services.store, incident, result, services.autonomy.bar, "system:close")
     incident.closed_at = services.clock()
     services.store.append(
         incident.id,

@@ -101,3 +101,23 @@ def test_bad_appends_are_refused_and_leave_no_trace(
     with pytest.raises(ValueError, match=match):
         store.append("inc-1", kind, actor, data)
     assert store.events("inc-1") == []
+
+
+def test_events_of_an_indexed_kind_are_listed_across_incidents_in_log_order(
+    store: AuditLog,
+) -> None:
+    store.append("inc-a", "trust_outcome", "system:close", {"n": 1}, at=T0)
+    store.append("inc-b", "closed", "system:close", {}, at=T0)
+    store.append("inc-b", "trust_outcome", "system:close", {"n": 2}, at=T0)
+    store.append("inc-a", "trust_outcome", "human:U1", {"n": 3}, at=T0)
+
+    listed = store.events_of_kind("trust_outcome")
+
+    assert [(e.incident_id, e.data["n"]) for e in listed] == [
+        ("inc-a", 1),
+        ("inc-b", 2),
+        ("inc-a", 3),
+    ]
+    assert store.events_of_kind("cost_checked") == []
+    with pytest.raises(ValueError, match="not indexed"):
+        store.events_of_kind("closed")

@@ -85,11 +85,12 @@ def test_disk_full_runs_on_autopilot_without_a_human(
     [approved] = [e for e in events if e.kind == "approved"]
     assert approved.actor == "guardrail" and approved.data["automatic"] is True
     assert approved.data["action"] == "clear_disk_space" and approved.data["cost"]["usd"] == 0
-    assert kinds[-5:] == [
+    assert kinds[-6:] == [
         "approval_consumed",
         "action_started",
         "action_succeeded",
         "verified",
+        "trust_outcome",
         "closed",
     ]
     assert result.human_decisions == []
