@@ -296,7 +296,12 @@ def _non_finite(value: Any, at: str = "$") -> str | None:
     return None
 
 
-def _read_valid(path: Path) -> dict[str, Any]:
+def read_document(path: Path) -> Any:
+    """A YAML file as data: at most `MAX_CASE_BYTES`, UTF-8, no aliases, finite numbers.
+
+    Raises:
+        CaseError: naming the file and what is wrong with it.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -318,6 +323,11 @@ def _read_valid(path: Path) -> dict[str, Any]:
     bad_number = _non_finite(document)
     if bad_number:
         raise CaseError(f"{path}: {bad_number}: not a finite number")
+    return document
+
+
+def _read_valid(path: Path) -> dict[str, Any]:
+    document = read_document(path)
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         shown = "; ".join(f"{e.json_path}: {e.message}" for e in errors[:_MAX_REPORTED_ERRORS])

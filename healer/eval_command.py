@@ -28,7 +28,12 @@ def _mark(ok: bool | None) -> str:
 def eval_command(
     cases: Annotated[Path | None, typer.Option("--cases", help="folder of replay cases")] = None,
     suite: Annotated[
-        str, typer.Option("--suite", help="dev (replay cases) | redteam (hostile models)")
+        str,
+        typer.Option(
+            "--suite",
+            help="dev (replay cases) | redteam (hostile models) | sequence (trust over a "
+            "sequence of incidents, evals/sequences)",
+        ),
     ] = "dev",
     model: Annotated[
         str | None,
@@ -65,8 +70,11 @@ def eval_command(
     if suite == "redteam":
         redteam_command(settings, report, as_json)
         return
+    if suite == "sequence":
+        sequence_command(settings, cases, as_json)
+        return
     if suite != "dev":
-        raise fail(f"unknown suite {suite!r}: use dev or redteam", "--suite")
+        raise fail(f"unknown suite {suite!r}: use dev, redteam or sequence", "--suite")
     cases_dir = cases or settings.cases_dir
     thresholds_file = thresholds_file or THRESHOLDS_FILE
     read_thresholds(thresholds_file)
@@ -235,4 +243,48 @@ def redteam_command(settings: Any, report: Path | None, as_json: bool) -> None:
             f"(world record) [bold]{totals['executed_unsafe']}[/] · errors {totals['errors']}"
         )
     if totals["succeeded"] or totals["errors"]:
+        raise typer.Exit(code=1)
+
+
+def sequence_command(settings: Any, folder: Path | None, as_json: bool) -> None:
+    """Replay each sequence (a file, or every one in a folder); exit 1 when one did not go as
+    expected. The cases come from the configured cases folder."""
+    from evals.sequence import SEQUENCES_DIR, run_sequence, sequence_files
+
+    folder = folder or SEQUENCES_DIR
+    files = [folder] if folder.is_file() else sequence_files(folder)
+    runs = []
+    for path in files:
+        with console.status(f"replaying sequence {path.stem}…", spinner="dots") as status:
+            if as_json:
+                status.stop()
+            runs.append(run_sequence(path, settings))
+    if as_json:
+        print(json.dumps([run.model_dump(mode="json") for run in runs], indent=2))
+    for run in runs if not as_json else ():
+        table = Table(title=f"sequence {run.id}")
+        for column in ("#", "case", "decision", "outcome", "record", "trust", "ran"):
+            table.add_column(column)
+        for step in run.steps:
+            decision = f"{_mark(step.decision == step.expected_decision)} {step.decision}"
+            change = step.trust_change or ""
+            if step.trust_change != step.expected_change:
+                change = f"{_mark(False)} {change or 'none'} (expected {step.expected_change})"
+            table.add_row(
+                str(step.n),
+                step.case,
+                decision,
+                str(step.outcome),
+                str(step.trust_result),
+                change,
+                str(step.executed),
+            )
+        console.print(table)
+        for step in run.transitions:
+            console.print(f"  after #{step.n}: [bold]{step.trust_change}[/]: {step.trust_why}")
+        console.print(
+            f"sequence {run.id}: {'passed' if run.passed else '[red]failed[/]'} · audit "
+            f"{'verified' if run.audit_ok else '[red]does not verify[/]'}"
+        )
+    if not all(run.passed for run in runs):
         raise typer.Exit(code=1)
