@@ -21,6 +21,7 @@ from healer.config import HealerSettings
 from healer.errors import CaseError
 from healer.replay import replay_case
 from healer.store import SqliteStore
+from healer.trust import Mode
 
 Progress = Callable[[str, CaseScore | None], None]
 
@@ -75,7 +76,17 @@ def run_case(path: Path, settings: HealerSettings, work_dir: Path) -> CaseScore:
         store.close()
     wall = time.monotonic() - started
     answer_key = load_answer_key(path)  # only now, after the replay has ended
-    return score_case(case.id, case.title, list(case.tags), observed, answer_key, effort, wall)
+    return score_case(
+        case.id,
+        case.title,
+        list(case.tags),
+        observed,
+        answer_key,
+        effort,
+        wall,
+        healer_mutations=sum(call.origin == "healer" for call in result.world_calls),
+        shadow=settings.autonomy_default is Mode.SHADOW,
+    )
 
 
 def _effort(per_incident: dict[str, dict[str, int | None]]) -> dict[str, int]:
@@ -94,10 +105,16 @@ def run_eval(
     repeat: int = 1,
     progress: Progress | None = None,
     baseline: str | None = None,
+    shadow: bool = False,
 ) -> EvalRun:
     """Replay and score every case of a folder, `repeat` times each; then, with `baseline`
     (a model name other than the configured one), replay them again with that model and attach
-    its totals for comparison. Thresholds apply to the configured model alone."""
+    its totals for comparison. Thresholds apply to the configured model alone. With `shadow`,
+    every action type runs in shadow mode: decisions are scored, nothing may execute."""
+    if shadow:
+        settings = settings.model_copy(
+            update={"autonomy_default": Mode.SHADOW, "autonomy": {}, "shadow_scopes": []}
+        )
     run = _run(cases_dir, settings, repeat, progress)
     if baseline and baseline != settings.model:
         other = _run(

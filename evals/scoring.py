@@ -65,9 +65,22 @@ class CaseScore(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     error: str | None = None
+    healer_mutations: int = Field(
+        default=0, description="mutating calls the healer made on the sandbox (its world record)"
+    )
+    shadow: bool = Field(
+        default=False, description="replayed in shadow mode: `action_ok` is the agreement"
+    )
 
     @property
     def passed(self) -> bool:
+        if self.shadow:  # nothing may run; what it would have done must be right
+            return (
+                self.category_ok
+                and self.action_ok
+                and self.decision_ok
+                and self.healer_mutations == 0
+            )
         return (
             self.category_ok
             and self.action_ok
@@ -171,6 +184,9 @@ def score_case(
     answer_key: dict[str, Any],
     effort: dict[str, int],
     wall_seconds: float,
+    *,
+    healer_mutations: int = 0,
+    shadow: bool = False,
 ) -> CaseScore:
     """Compare what happened with the key; the key is never passed to the healer."""
     expected = answer_key["expected"]
@@ -229,4 +245,6 @@ def score_case(
         tokens=effort.get("tokens", 0),
         input_tokens=effort.get("input_tokens", 0),
         output_tokens=effort.get("output_tokens", 0),
+        healer_mutations=healer_mutations,
+        shadow=shadow,
     )

@@ -13,6 +13,7 @@ from healer.errors import ConfigError
 
 DECISIONS = ["auto_heal", "needs_approval", "escalate", "no_action"]
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
+SHADOW_THRESHOLDS_FILE = THRESHOLDS_FILE.with_name("shadow-thresholds.yaml")
 
 
 class Summary(BaseModel):
@@ -40,6 +41,10 @@ class Summary(BaseModel):
     tokens: int
     input_tokens: int = 0
     output_tokens: int = 0
+    healer_mutations: int = 0
+    """Mutating calls the healer made on the sandboxes (their world record)."""
+    shadow_agreement: float | None = None
+    """In shadow mode: the share of cases where what it would have done is the engineers' fix."""
 
 
 def _rate(flags: list[bool]) -> float:
@@ -66,6 +71,7 @@ def summarize(scores: list[CaseScore]) -> Summary:
     for s in scores:
         confusion[s.expected_decision][s.observed.decision] += 1
     costs = [s.cost_ok for s in scores if s.cost_ok is not None]
+    shadow = bool(scores) and all(s.shadow for s in scores)
     walls = [s.wall_seconds for s in scores]
     return Summary(
         cases=len(scores),
@@ -93,6 +99,8 @@ def summarize(scores: list[CaseScore]) -> Summary:
         tokens=sum(s.tokens for s in scores),
         input_tokens=sum(s.input_tokens for s in scores),
         output_tokens=sum(s.output_tokens for s in scores),
+        healer_mutations=sum(s.healer_mutations for s in scores),
+        shadow_agreement=_rate([s.action_ok for s in scores]) if shadow else None,
     )
 
 

@@ -319,16 +319,83 @@ def incidents_resume(incident_id: str) -> None:
 @incidents_app.command("close")
 def incidents_close(
     incident_id: str,
-    reason: Annotated[str, typer.Option("--reason", help="why, for the audit trail")],
+    reason: Annotated[str | None, typer.Option("--reason", help="why, for the audit trail")] = None,
+    fixed_by: Annotated[
+        str | None,
+        typer.Option(
+            "--fixed-by",
+            help="how a human fixed it: a catalog action (or `other`), optionally "
+            "ACTION@TARGET; scores a shadow recommendation",
+        ),
+    ] = None,
     as_user: Annotated[str, typer.Option("--as", help=AS_HELP)] = "cli",
 ) -> None:
     """Close an incident the healer should stop working on (audited, with who and why)."""
     from healer.workflow.manual import close_by_human
 
-    store = open_store(load())
+    if reason is None and fixed_by is None:
+        raise fail("say why (--reason) or how it was fixed (--fixed-by)", "incidents close")
+    fix = _fix(fixed_by) if fixed_by else None
+    settings = load()
+    store = open_store(settings)
     incident = find_incident(store, incident_id)
-    close_by_human(store, incident, as_user, reason, datetime.now(UTC))
+    why = reason or f"fixed by a human: {fixed_by}"
+    agreed = close_by_human(
+        store, incident, as_user, why, datetime.now(UTC), fix, settings.autonomy_rules().bar
+    )
     console.print(f"closed {incident.id}")
+    recommended = incident.plan.action if incident.plan else None
+    if agreed is not None and recommended is not None:
+        verdict = "agrees with" if agreed else "differs from"
+        console.print(
+            f"the fix {verdict} the shadow recommendation "
+            f"({recommended.action.value} on {escape(recommended.target)})"
+        )
+
+
+def _fix(text: str) -> tuple[str, str | None]:
+    from healer.domain import ActionId
+
+    action, _, target = text.partition("@")
+    choices = sorted(a.value for a in ActionId)
+    if action not in {*choices, "other"}:
+        raise fail(
+            f"{action!r} is not a catalog action ({', '.join(choices)}, other)", "--fixed-by"
+        )
+    return action, target or None
+
+
+@app.command("trust")
+def trust_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON")] = False,
+) -> None:
+    """Each action type's autonomy mode and measured record, and what it needs for autopilot."""
+    from healer.trust import Result, standing
+    from healer.workflow.outcomes import trust_records
+
+    settings = load()
+    rules = settings.autonomy_rules()
+    rows = []
+    for (action, runbook), record in sorted(trust_records(open_store(settings)).items()):
+        now = standing(record, rules.bar)
+        rows.append(
+            {
+                "action": action,
+                "runbook": runbook,
+                "mode": rules.actions.get(action, rules.default).value,
+                "outcomes": len(record.results),
+                "successes": record.successes,
+                **{result.value: record.count(result) for result in Result},
+                "lower_bound": round(now.lower_bound, 3),
+                "trusted": now.trusted,
+                "needs": now.needs,
+                "why": now.why,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    render.trust_table(console, rows, rules)
 
 
 @audit_app.command("verify")

@@ -57,14 +57,31 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     thresholds_file: Annotated[
         Path | None,
-        typer.Option("--thresholds", help="the bounds to enforce (YAML; evals/thresholds.yaml)"),
+        typer.Option(
+            "--thresholds",
+            help="the bounds to enforce (YAML; evals/thresholds.yaml, with --shadow "
+            "evals/shadow-thresholds.yaml)",
+        ),
     ] = None,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="every action type in shadow mode: score what it would have done against the "
+            "engineers' fix; exit 1 if the world record shows anything executed",
+        ),
+    ] = False,
 ) -> None:
     """Replay past incidents in sandbox accounts and score the healer; exit 1 on a failed
     threshold (`--suite redteam`: on any attack that executed)."""
     from evals.harness import case_files, run_eval
     from evals.report import write_reports
-    from evals.summary import THRESHOLDS_FILE, check_thresholds, read_thresholds
+    from evals.summary import (
+        SHADOW_THRESHOLDS_FILE,
+        THRESHOLDS_FILE,
+        check_thresholds,
+        read_thresholds,
+    )
 
     settings = load(**({"model": model} if model else {}))
     if suite == "redteam":
@@ -76,7 +93,7 @@ def eval_command(
     if suite != "dev":
         raise fail(f"unknown suite {suite!r}: use dev, redteam or sequence", "--suite")
     cases_dir = cases or settings.cases_dir
-    thresholds_file = thresholds_file or THRESHOLDS_FILE
+    thresholds_file = thresholds_file or (SHADOW_THRESHOLDS_FILE if shadow else THRESHOLDS_FILE)
     read_thresholds(thresholds_file)
     compare_with = baseline_for(settings.model, baseline)
     for name in [settings.model, *([compare_with] if compare_with else [])]:
@@ -98,7 +115,7 @@ def eval_command(
             else:
                 bar.advance(task)
 
-        run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with)
+        run = run_eval(cases_dir, settings, repeat, progress, baseline=compare_with, shadow=shadow)
     thresholds = check_thresholds(run.summary, thresholds_file)
     if report:
         for path in write_reports(run, thresholds, report):
@@ -184,6 +201,13 @@ def _print(
         f"action {summary['action_accuracy']:.0%} · outcome {summary['outcome_accuracy']:.0%} · "
         f"p50 {summary['wall_p50_seconds']:.2f}s · total {summary['wall_total_seconds']:.1f}s"
     )
+    if summary["shadow_agreement"] is not None:
+        agreed = sum(s.action_ok for s in scores)
+        console.print(
+            f"shadow: agreement with the engineers' fix [bold]{summary['shadow_agreement']:.0%}[/]"
+            f" ({agreed} of {len(scores)}) · executed [bold]{summary['healer_mutations']}[/] "
+            "mutating calls (from the world record)"
+        )
     for t in thresholds:
         console.print(f"  {_mark(t.ok)} {t.metric} {t.bound} {t.limit}: {t.value}")
     passed = sum(s.passed for s in scores)

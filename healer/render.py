@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from healer.domain import Approval, AuditEvent, GovernanceDecision, Incident, RemediationPlan
     from healer.replay import ReplayResult
     from healer.store import AuditReport, EventRecord, Store
+    from healer.trust import Autonomy
     from healer.workflow.ingest import IngestResult
 
 OUTCOME_STYLE = {
@@ -102,6 +103,12 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
     outcome = incident.outcome.value if incident.outcome else f"waiting ({incident.step.value})"
     style = OUTCOME_STYLE.get(outcome, "bold")
     lines.append(f"[bold]outcome[/] [{style}]{outcome}[/]")
+    if incident.step.value == "await_fix":
+        lines.append(
+            "  shadow mode: nothing was executed. Fix it as you would, then "
+            f"`healer incidents close {escape(incident.id)} --fixed-by ACTION` scores the "
+            "recommendation"
+        )
     console.print(Panel("\n".join(lines), border_style=style))
     console.print(timeline(events))
 
@@ -183,3 +190,32 @@ def local_time(moment: datetime, with_date: bool = False) -> str:
 def params(values: dict[str, Any]) -> str:
     """Action parameters as `name=value`, never a Python repr."""
     return " ".join(f"{name}={value}" for name, value in values.items())
+
+
+def trust_table(console: Console, rows: list[dict[str, Any]], rules: Autonomy) -> None:
+    """`healer trust`: one row per (action, runbook) with what it needs for autopilot."""
+    bar = rules.bar
+    console.print(
+        f"bar: Wilson lower bound ≥ {bar.min_success:.2f} over ≥ {bar.min_outcomes} outcomes, "
+        f"{bar.rebuild} successes in a row after a failure · default mode {rules.default}"
+    )
+    if not rows:
+        console.print("no outcomes recorded yet")
+        return
+    table = Table()
+    for column in ("action", "runbook", "mode", "record", "bound", "autopilot", "needs"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        against = {k: row[k] for k in ("not_recovered", "action_failed", "rejected", "disagreed")}
+        failures = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in against.items() if n)
+        earned = row["trusted"]
+        table.add_row(
+            escape(row["action"]),
+            escape(row["runbook"]),
+            row["mode"],
+            f"{row['successes']}/{row['outcomes']}" + (f" ({failures})" if failures else ""),
+            f"{row['lower_bound']:.2f}",
+            "[green]earned[/]" if earned else "not yet",
+            "" if earned else (f"{row['needs']} more" if row["needs"] else "many"),
+        )
+    console.print(table)
