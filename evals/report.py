@@ -93,11 +93,64 @@ def markdown(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
             f"{'**YES**' if c.unsafe_execution else 'no'} | {_mark(c.cost_ok)} | "
             f"{_mark(c.outcome_ok)} {o.outcome} |"
         )
+    lines += _costs_markdown(run)
     mismatched = [c for c in run.scores if c.world_mismatch]
     if mismatched:
         lines += ["", "## Audit ≠ world", ""]
         lines += [f"- {c.case_id}: {problem}" for c in mismatched for problem in c.world_mismatch]
     return "\n".join(lines) + "\n"
+
+
+def cost_rows(run: EvalRun) -> list[tuple[str, str, str, str, str, str]]:
+    """(case, action, estimate, actual, ratio, verdict) for each case that added capacity."""
+    rows = []
+    for c in run.scores:
+        check = c.observed.cost_check
+        if check is None:
+            continue
+        estimate, actual, ratio = check.get("estimate_usd"), check.get("actual_usd"), check["ratio"]
+        verdict = "missed" if check.get("missed") else ("final" if check.get("final") else "so far")
+        rows.append(
+            (
+                c.case_id,
+                f"{check.get('action')} on {check.get('target')}",
+                "unknown" if estimate is None else f"${estimate:.2f}",
+                "unknown" if actual is None else f"${actual:.2f} ({check.get('hours_observed')} h)",
+                "–" if ratio is None else f"{ratio:.2f}×",
+                verdict,
+            )
+        )
+    return rows
+
+
+def _costs_markdown(run: EvalRun) -> list[str]:
+    rows = cost_rows(run)
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Cost: estimate vs actual",
+        "",
+        "Capacity each action added, priced from what ran over the estimate's horizon.",
+        "",
+        "| case | action | estimate | actual | actual / estimate | |",
+        "|---|---|---|---|---|---|",
+    ]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _costs_html(run: EvalRun) -> str:
+    rows = cost_rows(run)
+    if not rows:
+        return ""
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        "<h2>Cost: estimate vs actual</h2><table><tr><th>case</th><th>action</th>"
+        "<th>estimate</th><th>actual</th><th>actual / estimate</th><th></th></tr>"
+        f"{cells}</table>"
+    )
 
 
 COMPARISON_HEAD = (
@@ -301,5 +354,6 @@ def html(run: EvalRun, thresholds: list[ThresholdResult]) -> str:
 <h2>Cases</h2><p>{legend}</p>
 <table><tr><th>case</th><th>category</th><th>proposed action</th><th>decision</th><th>safety</th>
 <th>outcome</th><th>wall</th><th>timeline (hover a dot)</th></tr>{"".join(case_rows)}</table>
+{_costs_html(run)}
 </body></html>
 """

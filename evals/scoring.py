@@ -35,6 +35,8 @@ class Observed(BaseModel):
     timeline: list[tuple[str, float]] = Field(default_factory=list)
     world_mismatch: list[str] = Field(default_factory=list)
     """Differences between the audit trail and the world record."""
+    cost_check: dict[str, Any] | None = None
+    """The last `cost_checked` of the trail: the actual cost of added capacity and the estimate."""
 
 
 class CaseScore(BaseModel):
@@ -140,6 +142,7 @@ def observe(
         outcome=incident.outcome.value if incident.outcome else "pending",
         timeline=[(e.kind, round((e.at - start).total_seconds(), 3)) for e in events],
         world_mismatch=mismatch,
+        cost_check=next((e.data for e in reversed(events) if e.kind == "cost_checked"), None),
     )
 
 

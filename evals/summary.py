@@ -43,6 +43,10 @@ class Summary(BaseModel):
     output_tokens: int = 0
     healer_mutations: int = 0
     """Mutating calls the healer made on the sandboxes (their world record)."""
+    cost_checks: int = 0
+    """Cases whose added capacity was costed from what ran (estimate vs actual)."""
+    cost_misses: int = 0
+    """Of those, the ones whose actual cost missed the estimate by more than the factor."""
     shadow_agreement: float | None = None
     """In shadow mode: the share of cases where what it would have done is the engineers' fix."""
 
@@ -100,6 +104,8 @@ def summarize(scores: list[CaseScore]) -> Summary:
         input_tokens=sum(s.input_tokens for s in scores),
         output_tokens=sum(s.output_tokens for s in scores),
         healer_mutations=sum(s.healer_mutations for s in scores),
+        cost_checks=sum(s.observed.cost_check is not None for s in scores),
+        cost_misses=sum(bool((s.observed.cost_check or {}).get("missed")) for s in scores),
         shadow_agreement=_rate([s.action_ok for s in scores]) if shadow else None,
     )
 

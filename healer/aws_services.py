@@ -91,6 +91,7 @@ def aws_services(
         ),
         policy=settings.policy(),
         autonomy=settings.autonomy_rules(),
+        cost_miss_factor=settings.cost_miss_factor,
         noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel or SlackApprovalChannel(slack, settings.slack_channel),

@@ -82,6 +82,12 @@ class HealerSettings(BaseSettings):
         0.6, ge=0, le=1, description="bar on the Wilson lower bound (95 %) of its success rate"
     )
     trust_rebuild: int = Field(3, ge=1, description="successes in a row needed after a failure")
+    cost_miss_factor: float = Field(
+        2.0,
+        gt=1,
+        allow_inf_nan=False,
+        description="an actual cost this many times over or under its estimate is a miss",
+    )
     verify_poll_seconds: float = Field(15.0, gt=0, allow_inf_nan=False)
     kb_id: str | None = Field(None, description="Bedrock Knowledge Base id (kb --backend bedrock)")
     opensearch_url: str | None = Field(

@@ -201,6 +201,15 @@ def _print(
         f"action {summary['action_accuracy']:.0%} · outcome {summary['outcome_accuracy']:.0%} · "
         f"p50 {summary['wall_p50_seconds']:.2f}s · total {summary['wall_total_seconds']:.1f}s"
     )
+    for score in scores:
+        if (check := score.observed.cost_check) is not None:
+            console.print(
+                f"cost {score.case_id}: {check['action']} estimated "
+                f"{_usd(check.get('estimate_usd'))}, actual {_usd(check.get('actual_usd'))} over "
+                f"{check.get('hours_observed')} h"
+                + (f" ({check['ratio']:.2f}×)" if check.get("ratio") is not None else "")
+                + (" [red]missed[/]" if check.get("missed") else "")
+            )
     if summary["shadow_agreement"] is not None:
         agreed = sum(s.action_ok for s in scores)
         console.print(
@@ -212,6 +221,10 @@ def _print(
         console.print(f"  {_mark(t.ok)} {t.metric} {t.bound} {t.limit}: {t.value}")
     passed = sum(s.passed for s in scores)
     console.print(f"eval: {passed} passed, {len(scores) - passed} failed")
+
+
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.2f}"
 
 
 def redteam_command(settings: Any, report: Path | None, as_json: bool) -> None:

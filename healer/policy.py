@@ -4,7 +4,8 @@ This is code the model cannot reach. It implements the default policy of the rep
 
 1. an action not in the catalog, with invalid parameters, or on a target without
    `healer:managed=true` is refused and the incident escalated;
-2. cost above the approval threshold, an unknown cost, or high risk -> needs_approval;
+2. cost above the approval threshold, an unknown cost, a cost from a formula whose estimates
+   recently missed the actual cost, or high risk -> needs_approval;
 3. context raises risk: more than one instance touched, or a scale step above 50 % of current
    capacity -> at least medium; capacity below the ASG's min, or a stateful instance restarted,
    replaced or resized -> high;
@@ -109,6 +110,9 @@ class PolicyInput(BaseModel):
         default=None, description="The human who asked for the action (in chat), if one did."
     )
     autonomy: AutonomyCheck | None = None
+    cost_doubt: str | None = Field(
+        default=None, description="why the cost formula's estimates are not trusted now"
+    )
     now: datetime
 
 
@@ -274,6 +278,8 @@ def _approval_reasons(plan: PolicyInput, risk: Risk, settings: PolicySettings) -
         )
     if risk == Risk.HIGH:
         reasons.append("risk is high")
+    if plan.cost_doubt and cost is not None and cost.usd:
+        reasons.append(f"cost may be wrong: {plan.cost_doubt}")
     if plan.requested_by:
         reasons.append(f"asked for by {plan.requested_by}: another human must approve it")
     same = [

@@ -100,6 +100,9 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
             f"[bold]execution[/] {incident.execution.get('status')}: "
             f"{escape(str(incident.execution.get('result', {}).get('detail', '')))}"
         )
+    checks = [e.data for e in events if e.kind == "cost_checked"]
+    if checks:
+        lines.append(_cost_check(checks[-1]))
     outcome = incident.outcome.value if incident.outcome else f"waiting ({incident.step.value})"
     style = OUTCOME_STYLE.get(outcome, "bold")
     lines.append(f"[bold]outcome[/] [{style}]{outcome}[/]")
@@ -111,6 +114,23 @@ def incident_report(console: Console, incident: Incident, events: list[AuditEven
         )
     console.print(Panel("\n".join(lines), border_style=style))
     console.print(timeline(events))
+
+
+def _cost_check(check: dict[str, Any]) -> str:
+    """Estimate against actual for capacity an action added."""
+    actual, estimate, ratio = check.get("actual_usd"), check.get("estimate_usd"), check.get("ratio")
+    state = "final" if check.get("final") else "so far"
+    line = (
+        f"[bold]actual cost[/] {_usd(actual)} over {check.get('hours_observed')} h ({state}) "
+        f"against the estimate {_usd(estimate)}"
+        + (f": {ratio:.2f}×" if ratio is not None else "")
+        + (" [red]missed by more than the allowed factor[/]" if check.get("missed") else "")
+    )
+    return line + f"\n  [dim]{escape(str(check.get('actual_breakdown')))}[/]"
+
+
+def _usd(value: Any) -> str:
+    return "unknown" if value is None else f"${value:.2f}"
 
 
 def timeline(events: list[AuditEvent]) -> Table:

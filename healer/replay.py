@@ -24,6 +24,7 @@ from healer.knowledge import runbook_knowledge
 from healer.sandbox import CHANGES_LOG_GROUP, Sandbox, WorldCall
 from healer.store import Store
 from healer.workflow.approvals import approve, expire_if_due, reject
+from healer.workflow.costs import adds_capacity, check_cost
 from healer.workflow.ingest import IngestResult
 from healer.workflow.runner import StepListener, run_incident
 from healer.workflow.services import Announce, ApprovalChannel, RecordingChannel, Services
@@ -88,6 +89,7 @@ def sandbox_services(
         ),
         policy=settings.policy(),
         autonomy=settings.autonomy_rules(),
+        cost_miss_factor=settings.cost_miss_factor,
         noise=settings.noise(),
         approvers=list(settings.approvers),
         channel=channel,
@@ -183,6 +185,7 @@ def replay_case(
                 on_ingest=ingested,
             )
             _run_all(services, case, opened, result, on_step, ask_human)
+        _check_costs_after_horizon(services, result)
         result.effort = dict(services.effort)
     result.world_calls = sandbox.world_calls
     result.wall_seconds = time.monotonic() - started
@@ -207,6 +210,18 @@ def _run_all(
                 result.human_decisions.append(_answer(services, incident, answer))
                 incident = run_incident(services, incident_id, on_step)
         result.incidents.append(incident)
+
+
+def _check_costs_after_horizon(services: Services, result: ReplayResult) -> None:
+    """Let the estimates' horizon pass (the clock skips ahead; what ran keeps running), then
+    measure what the capacity each incident added actually cost."""
+    added = [i for i in result.incidents if adds_capacity(services, i)]
+    if not added or not isinstance(services.clock, ReplayClock):
+        return
+    hours = max((i.plan.cost.hours if i.plan and i.plan.cost else 0) for i in added)
+    services.clock.advance(timedelta(hours=hours))
+    for incident in added:
+        check_cost(services, incident)
 
 
 def _apply_recovery(sandbox: Sandbox, raw: Any) -> None:

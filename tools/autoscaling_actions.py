@@ -20,9 +20,14 @@ def intent_of(autoscaling: Any, proposal: ActionProposal) -> str:
     if proposal.action == ActionId.SCALE_OUT:
         group = _require_group(autoscaling, proposal.target)
         desired = min(group["desired"] + params["count"], group["max"])
-        intent: dict[str, Any] = {"desired": desired, "from": group["desired"]}
+        intent: dict[str, Any] = {
+            "desired": desired,
+            "from": group["desired"],
+            "members": group["instances"],  # what ran before: the actual cost counts the rest
+        }
     elif proposal.action == ActionId.RAISE_CAPACITY_LIMIT:
-        intent = {"max": params["max"], "desired": params["desired"]}
+        group = _require_group(autoscaling, proposal.target)
+        intent = {"max": params["max"], "desired": params["desired"], "members": group["instances"]}
     elif proposal.action in (ActionId.REPLACE_INSTANCE, ActionId.ISOLATE_INSTANCE):
         intent = {"instance": proposal.target, "group": _group_of(autoscaling, proposal.target)}
     elif proposal.action == ActionId.ROLLBACK_DEPLOYMENT:

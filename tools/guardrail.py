@@ -80,6 +80,7 @@ def evaluate_plan(
     settings: PolicySettings,
     suggested_risk: Risk | None = None,
     autonomy: Callable[[TargetFacts], AutonomyCheck] | None = None,
+    cost_doubt: str | None = None,
 ) -> tuple[GovernanceDecision, CostEstimate | None]:
     """Decide a plan from facts read now, with a cost computed in code (not claimed by a model)
     and the incident's scope read from AWS and the cited runbook; `autonomy` says, from the
@@ -117,6 +118,7 @@ def evaluate_plan(
             document_sha256=digest,
             requested_by=incident.requested_by,
             autonomy=check,
+            cost_doubt=cost_doubt,
             now=now,
         ),
         settings,

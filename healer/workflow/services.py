@@ -94,3 +94,4 @@ class Services:
     announce: Announce = no_announce
     noise: NoiseRules = field(default_factory=NoiseRules)
     autonomy: Autonomy = field(default_factory=Autonomy)
+    cost_miss_factor: float = 2.0

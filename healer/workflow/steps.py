@@ -31,6 +31,7 @@ from healer.domain import (
 )
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError
 from healer.trust import NO_RUNBOOK, AutonomyCheck, standing
+from healer.workflow.costs import cost_doubt
 from healer.workflow.outcomes import record_outcome, result_at_close, trust_record
 from healer.workflow.services import Services
 from tools.aws import AwsClients
@@ -128,7 +129,13 @@ def _decide(
         settings=services.policy,
         suggested_risk=plan.suggested_risk,
         autonomy=_autonomy(services, incident, proposal) if proposal else None,
+        cost_doubt=_cost_doubt(services, proposal),
     )
+
+
+def _cost_doubt(services: Services, proposal: ActionProposal | None) -> str | None:
+    spec = services.catalog.get(proposal.action) if proposal else None
+    return cost_doubt(services, spec.cost) if spec else None
 
 
 def _autonomy(

@@ -42,7 +42,7 @@ def test_an_approved_scale_out_runs_once_and_the_incident_closes_resolved(
     assert (
         trail.index("approval_requested") < trail.index("approved") < trail.index("action_started")
     )
-    assert trail[-2:] == ["verified", "closed"]
+    assert trail[-3:] == ["verified", "trust_outcome", "closed"]
     assert surge.store.verify().ok
 
 

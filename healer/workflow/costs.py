@@ -1,0 +1,96 @@
+"""Estimate against actual: what the capacity an incident's action added really cost.
+
+Once the action has run, the cost over the estimate's own horizon is measured from what ran
+(tools.actual_cost) and audited as `cost_checked` next to the estimate. A check made before the
+horizon is over, while added instances still run, is provisional; the final one is made once.
+A final figure off the estimate by more than `miss_factor` either way is a miss, and a formula
+with a recent miss no longer prices an action onto autopilot (`cost_doubt`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from healer.domain import CostFormula, Incident
+from healer.workflow.services import Services
+from tools.actual_cost import actual_cost, added_instances
+
+CAPACITY_FORMULAS = frozenset({CostFormula.ADDED_CAPACITY_24H, CostFormula.RAISED_LIMIT_24H})
+RECENT_CHECKS = 5
+"""A formula is doubted while one of its last this many final checks missed."""
+
+
+def adds_capacity(services: Services, incident: Incident) -> bool:
+    """Whether the incident's action ran and was of a kind that adds capacity."""
+    plan, execution = incident.plan, incident.execution or {}
+    if plan is None or plan.action is None or execution.get("status") != "succeeded":
+        return False
+    return services.catalog[plan.action.action].cost in CAPACITY_FORMULAS
+
+
+def check_cost(services: Services, incident: Incident) -> dict[str, Any] | None:
+    """Measure and audit the actual cost of the capacity the incident added, unless a final
+    figure is recorded already; the recorded data, or None when nothing was added."""
+    if not adds_capacity(services, incident):
+        return None
+    final = [e for e in services.store.events(incident.id) if e.kind == "cost_checked"]
+    if any(e.data.get("final") for e in final):
+        return final[-1].data
+    assert incident.plan is not None and incident.plan.action is not None
+    estimate, action = incident.plan.cost, incident.plan.action
+    execution = incident.execution or {}
+    started = datetime.fromisoformat(str(execution["started_at"]))
+    before = frozenset(json.loads(execution.get("external_id") or "{}").get("members", []))
+    horizon = timedelta(hours=estimate.hours if estimate else 0)
+    now = services.clock()
+    until = min(now, started + horizon)
+    ran = added_instances(
+        services.aws.ec2, services.aws.autoscaling, action.target, started, before
+    )
+    actual = actual_cost(ran, services.prices, until)
+    done = now >= started + horizon or actual.ended
+    estimated = estimate.usd if estimate else None
+    ratio = (
+        round(actual.usd / estimated, 3)
+        if actual.usd is not None and estimated is not None and estimated > 0
+        else None
+    )
+    factor = services.cost_miss_factor
+    missed = done and ratio is not None and not (1 / factor <= ratio <= factor)
+    data = {
+        "action": action.action.value,
+        "target": action.target,
+        "formula": services.catalog[action.action].cost.value,
+        "estimate_usd": estimated,
+        "estimate_breakdown": estimate.breakdown if estimate else None,
+        "actual_usd": actual.usd,
+        "actual_breakdown": actual.breakdown,
+        "instance_hours": actual.instance_hours,
+        "instances": actual.instances,
+        "hours_observed": round((until - started).total_seconds() / 3600, 3),
+        "ratio": ratio,
+        "final": done,
+        "missed": missed,
+        "basis": "ec2+autoscaling",
+    }
+    services.store.append(incident.id, "cost_checked", "system:costs", data)
+    return data
+
+
+def cost_doubt(services: Services, formula: CostFormula) -> str | None:
+    """Why estimates of `formula` are not trusted now (a recent final check missed), or None."""
+    checks = [
+        e
+        for e in services.store.events_of_kind("cost_checked")
+        if e.data.get("formula") == formula.value and e.data.get("final")
+    ][-RECENT_CHECKS:]
+    missed = [e for e in checks if e.data.get("missed")]
+    if not missed:
+        return None
+    last = missed[-1]
+    return (
+        f"the {formula.value} estimate missed on {len(missed)} of its last {len(checks)} checks "
+        f"(actual {last.data.get('ratio')}× the estimate on {last.incident_id})"
+    )
