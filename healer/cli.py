@@ -365,6 +365,22 @@ def _fix(text: str) -> tuple[str, str | None]:
     return action, target or None
 
 
+@app.command("costs")
+def costs_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
+) -> None:
+    """Estimate against actual cost for every incident whose action added capacity, and how
+    each cost formula has done."""
+    checks: dict[str, dict[str, object]] = {}
+    for event in open_store(load()).events_of_kind("cost_checked"):
+        checks[event.incident_id] = {"incident_id": event.incident_id, **event.data}
+    rows = list(checks.values())  # the latest check of each incident
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    render.cost_table(console, rows)
+
+
 @app.command("trust")
 def trust_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the table as JSON")] = False,

@@ -239,3 +239,34 @@ def trust_table(console: Console, rows: list[dict[str, Any]], rules: Autonomy) -
             "" if earned else (f"{row['needs']} more" if row["needs"] else "many"),
         )
     console.print(table)
+
+
+def cost_table(console: Console, rows: list[dict[str, Any]]) -> None:
+    """`healer costs`: each capacity-adding incident's estimate and actual, then per formula."""
+    if not rows:
+        console.print("no action has added capacity yet")
+        return
+    table = Table()
+    for column in ("incident", "action", "estimate", "actual", "hours", "ratio", ""):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        ratio = row.get("ratio")
+        verdict = (
+            "[red]missed[/]" if row.get("missed") else ("final" if row.get("final") else "so far")
+        )
+        table.add_row(
+            escape(str(row["incident_id"])),
+            escape(f"{row.get('action')} on {row.get('target')}"),
+            _usd(row.get("estimate_usd")),
+            _usd(row.get("actual_usd")),
+            str(row.get("hours_observed")),
+            "–" if ratio is None else f"{ratio:.2f}×",
+            verdict,
+        )
+    console.print(table)
+    for formula in sorted({str(row.get("formula")) for row in rows}):
+        final = [r for r in rows if r.get("formula") == formula and r.get("final")]
+        ratios = sorted(float(r["ratio"]) for r in final if r.get("ratio") is not None)
+        middle = f", median actual/estimate {ratios[len(ratios) // 2]:.2f}×" if ratios else ""
+        missed = sum(bool(r.get("missed")) for r in final)
+        console.print(f"{formula}: {len(final)} final check(s), {missed} missed{middle}")

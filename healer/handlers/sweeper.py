@@ -28,13 +28,19 @@ from healer.handlers.runtime import (
     tracer,
 )
 from healer.workflow.approvals import settle
+from healer.workflow.costs import check_cost, due
 from healer.workflow.services import Services
 
 STUCK_AFTER = timedelta(minutes=15)
 """An open incident with no running workflow for this long is restarted at its step."""
 
 
+COST_LOOKBACK = 100
+"""The newest incidents the sweeper looks at for a cost check that is due."""
+
+
 class SweepReport(BaseModel):
+    costs_checked: list[str] = []
     digests_uploaded: int = 0
     approvals_waiting: int = 0
     approvals_expired: int = 0
@@ -75,7 +81,19 @@ def sweep(services: Services) -> SweepReport:
             except ConcurrentUpdate:
                 continue  # it moved on meanwhile: the next sweep looks again
             report.workflows_restarted.append(incident.id)
+    report.costs_checked = check_due_costs(services)
     return report
+
+
+def check_due_costs(services: Services) -> list[str]:
+    """Cost-check each recent incident whose added capacity has run for its estimate's horizon
+    and has no final check yet (a check before the horizon would only be provisional)."""
+    checked = []
+    for incident in services.store.list(limit=COST_LOOKBACK):
+        if due(services, incident):
+            check_cost(services, incident)
+            checked.append(incident.id)
+    return checked
 
 
 def _running_executions() -> list[str]:

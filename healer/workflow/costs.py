@@ -35,9 +35,8 @@ def check_cost(services: Services, incident: Incident) -> dict[str, Any] | None:
     figure is recorded already; the recorded data, or None when nothing was added."""
     if not adds_capacity(services, incident):
         return None
-    final = [e for e in services.store.events(incident.id) if e.kind == "cost_checked"]
-    if any(e.data.get("final") for e in final):
-        return final[-1].data
+    if (final := final_check(services, incident)) is not None:
+        return final
     assert incident.plan is not None and incident.plan.action is not None
     estimate, action = incident.plan.cost, incident.plan.action
     execution = incident.execution or {}
@@ -77,6 +76,24 @@ def check_cost(services: Services, incident: Incident) -> dict[str, Any] | None:
     }
     services.store.append(incident.id, "cost_checked", "system:costs", data)
     return data
+
+
+def final_check(services: Services, incident: Incident) -> dict[str, Any] | None:
+    """The incident's final cost check, if one is recorded."""
+    events = services.store.events(incident.id)
+    return next((e.data for e in events if e.kind == "cost_checked" and e.data.get("final")), None)
+
+
+def due(services: Services, incident: Incident) -> bool:
+    """Whether the incident's added capacity has run its estimate's horizon without a final
+    check (a check before that would only be provisional)."""
+    if not adds_capacity(services, incident) or incident.plan is None:
+        return False
+    hours = incident.plan.cost.hours if incident.plan.cost else 0
+    started = datetime.fromisoformat(str((incident.execution or {})["started_at"]))
+    if services.clock() < started + timedelta(hours=hours):
+        return False
+    return final_check(services, incident) is None
 
 
 def cost_doubt(services: Services, formula: CostFormula) -> str | None:

@@ -1,5 +1,6 @@
 # sweeper: every few minutes, expires approvals past their TTL, fails or restarts stuck
-# incidents, and publishes how many approvals are waiting.
+# incidents, publishes how many approvals are waiting, and measures what the capacity added by
+# recent actions actually cost once their estimate's horizon has passed.
 
 resource "aws_iam_role" "sweeper" {
   name               = "${var.name}-sweeper"
@@ -46,6 +47,19 @@ locals {
         Condition = {
           StringEquals = { "cloudwatch:namespace" = local.metrics_namespace }
         }
+      },
+      {
+        # Describe calls and the Price List API have no resource-level permissions; these read
+        # what an Auto Scaling group launched and what it costs, nothing else.
+        Sid    = "MeasureAddedCapacity"
+        Effect = "Allow"
+        Action = [
+          "autoscaling:DescribeAutoScalingGroups",
+          "autoscaling:DescribeScalingActivities",
+          "ec2:DescribeInstances",
+          "pricing:GetProducts",
+        ]
+        Resource = "*"
       },
       {
         Sid      = "DeadLetterFailedSweeps"

@@ -113,6 +113,24 @@ def test_an_approval_recorded_but_never_settled_resumes_its_workflow(surge: Depl
     assert surge.mutations() == ["SetDesiredCapacity"]
 
 
+def test_a_scale_out_is_costed_once_its_estimates_horizon_has_passed(surge: Deployment) -> None:
+    incident_id, execution = start(surge)
+    approval_id = waiting_approval(surge, incident_id)
+    surge.store.add_approver(approval_id, APPROVER, surge.services.clock())
+    sweep(surge.services)
+    assert surge.plane.wait_for(execution, {"SUCCEEDED", "FAILED"}, timeout=10)["status"]
+    assert sweep(surge.services).costs_checked == []  # the 24 h the estimate covers are not over
+
+    surge.clock.advance(timedelta(hours=24, minutes=1))
+    report = sweep(surge.services)
+
+    assert report.costs_checked == [incident_id]
+    [check] = [e.data for e in surge.store.events(incident_id) if e.kind == "cost_checked"]
+    assert check["final"] and check["instances"] == 10 and check["estimate_usd"] == 46.08
+    assert abs(check["actual_usd"] - 46.08) < 0.1
+    assert sweep(surge.services).costs_checked == []  # once
+
+
 def test_an_incident_whose_workflow_never_started_is_restarted_after_15_minutes(
     surge: Deployment,
 ) -> None:
