@@ -36,9 +36,13 @@ unit: $(STAMP)
 handlers: $(STAMP)
 	$(BIN)/pytest tests/handlers
 
-# The dev set replayed and scored; fails when it misses evals/thresholds.yaml.
+# The dev set replayed and scored; fails when it misses evals/thresholds.yaml. Then again in
+# shadow mode (nothing may execute; what it would do must agree with the answer key), and the
+# trust sequences (autopilot earned over a run of incidents, lost on a failure).
 eval-gate: $(STAMP)
 	$(BIN)/healer eval --report reports/dev
+	$(BIN)/healer eval --shadow --report reports/shadow
+	$(BIN)/healer eval --suite sequence
 
 # The holdout set; fails when it falls below its floor, evals/holdout-floor.yaml (the last
 # measured scores; the bar itself, evals/holdout-thresholds.yaml, is `make holdout`).

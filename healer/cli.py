@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from healer import render
 from healer.cli_common import HealerGroup, console, fail, load, open_store, printing_channel
@@ -41,11 +42,13 @@ app = typer.Typer(
 incidents_app = typer.Typer(help="Incidents in the store.", no_args_is_help=True)
 audit_app = typer.Typer(help="The HMAC-chained, digest-anchored audit log.", no_args_is_help=True)
 deploy_app = typer.Typer(help="The serverless deployment on AWS.", no_args_is_help=True)
+runbooks_app = typer.Typer(help="Runbooks and the drafts human fixes leave.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(audit_app, name="audit")
 app.add_typer(kb_app, name="kb")
 app.add_typer(slack_app, name="slack")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(runbooks_app, name="runbooks")
 app.command("eval")(eval_command)
 app.command("run")(run_command)
 app.command("ingest")(ingest_command)
@@ -340,17 +343,26 @@ def incidents_close(
     store = open_store(settings)
     incident = find_incident(store, incident_id)
     why = reason or f"fixed by a human: {fixed_by}"
-    agreed = close_by_human(
-        store, incident, as_user, why, datetime.now(UTC), fix, settings.autonomy_rules().bar
+    recorded = close_by_human(
+        store,
+        incident,
+        as_user,
+        why,
+        datetime.now(UTC),
+        fix,
+        settings.autonomy_rules().bar,
+        settings.runbook_drafts_dir,
     )
-    console.print(f"closed {incident.id}")
+    console.print(f"closed {incident.id}" if incident.closed_at else "recorded the fix")
     recommended = incident.plan.action if incident.plan else None
-    if agreed is not None and recommended is not None:
-        verdict = "agrees with" if agreed else "differs from"
+    if recorded and recorded.agreed is not None and recommended is not None:
+        verdict = "agrees with" if recorded.agreed else "differs from"
         console.print(
             f"the fix {verdict} the shadow recommendation "
             f"({recommended.action.value} on {escape(recommended.target)})"
         )
+    if recorded and recorded.draft:
+        console.print(f"drafted a runbook for review: {escape(recorded.draft)}")
 
 
 def _fix(text: str) -> tuple[str, str | None]:
@@ -363,6 +375,25 @@ def _fix(text: str) -> tuple[str, str | None]:
             f"{action!r} is not a catalog action ({', '.join(choices)}, other)", "--fixed-by"
         )
     return action, target or None
+
+
+@runbooks_app.command("drafts")
+def runbooks_drafts() -> None:
+    """Runbook drafts written from human fixes where no runbook fitted; none is used until a
+    human edits it and moves it into the runbooks folder."""
+    from knowledge_base.drafts import list_drafts
+
+    folder = load().runbook_drafts_dir
+    drafts = list_drafts(folder)
+    if not drafts:
+        console.print(f"no drafts in {escape(str(folder))}")
+        return
+    table = Table(title=f"runbook drafts ({escape(str(folder))})")
+    for column in ("draft", "incident", "category", "fixed by", "drafted"):
+        table.add_column(column, overflow="fold")
+    for d in drafts:
+        table.add_row(escape(d.path), escape(d.incident), d.category, d.fixed_by, d.drafted_at)
+    console.print(table)
 
 
 @app.command("costs")

@@ -43,6 +43,10 @@ class HealerSettings(BaseSettings):
     region: str = Field("us-east-1", description="AWS region of the resources")
     store_path: Path = Field(Path(".healer/healer.db"), description="SQLite store (WAL)")
     runbooks_dir: Path = Field(RUNBOOKS_DIR, description="runbooks and catalog.yaml")
+    runbook_drafts_dir: Path = Field(
+        RUNBOOKS_DIR / "drafts",
+        description="runbook drafts from human fixes (never retrieved; `healer runbooks drafts`)",
+    )
     cases_dir: Path = Field(PROJECT_DIR / "evals" / "cases", description="replay cases")
     approvers: list[str] = Field(
         default_factory=list, description="Slack user ids allowed to approve"

@@ -4,12 +4,16 @@ how they fixed it (which scores a shadow recommendation)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
 
 from healer.domain import Incident, Outcome, Step
 from healer.errors import UserError
 from healer.trust import Result, TrustBar
 from healer.workflow.outcomes import record_outcome
+from knowledge_base.drafts import write_draft
 
 if TYPE_CHECKING:
     from healer.store import Store
@@ -23,27 +27,35 @@ def close_by_human(
     now: datetime,
     fixed_by: tuple[str, str | None] | None = None,
     bar: TrustBar | None = None,
-) -> bool | None:
+    drafts_dir: Path | None = None,
+) -> FixRecorded | None:
     """Close an incident the healer should stop working on; audited with who and why.
 
     `fixed_by` is the human's fix, (action, target or None). On an incident the healer
     handled in shadow, it scores the recommendation: the same action (on the same target, when
-    one is named) agrees; the result goes to the action's trust record. Returns whether it
-    agreed, or None when there was no recommendation to score.
+    one is named) agrees; the result goes to the action's trust record. Where no runbook fitted
+    (none cited, the healer escalated, or the human fixed it another way), a runbook draft goes
+    to `drafts_dir`. An incident the healer closed by escalating takes a fix after the fact.
 
     An incident in its remediate step may have an action running: it must be resumed (which
     finishes or settles the action exactly once) before it can be closed.
     """
-    if incident.step is Step.DONE:
+    already = incident.step is Step.DONE
+    if already and not (fixed_by and _takes_late_fix(store, incident)):
         raise UserError(f"{incident.id} is closed already ({incident.outcome})", "incident")
     if incident.step is Step.REMEDIATE:
         raise UserError(
             f"{incident.id} may have an action running: `healer incidents resume` it first",
             "incident",
         )
-    agreed = None
+    recorded = None
     if fixed_by is not None:
-        agreed = _score_fix(store, incident, user, fixed_by, bar or TrustBar())
+        recorded = _record_fix(store, incident, user, fixed_by, bar or TrustBar())
+        if drafts_dir is not None and _needs_draft(incident, recorded):
+            path = write_draft(drafts_dir, incident, fixed_by, user, now)
+            recorded = recorded.model_copy(update={"draft": str(path)})
+    if already:
+        return recorded
     store.append(
         incident.id,
         "closed",
@@ -54,12 +66,34 @@ def close_by_human(
     incident.step = Step.DONE
     incident.closed_at = now
     store.save(incident)
-    return agreed
+    return recorded
 
 
-def _score_fix(
+class FixRecorded(BaseModel):
+    agreed: bool | None = Field(description="whether it was the shadow recommendation, if any")
+    draft: str | None = None
+
+
+def _takes_late_fix(store: Store, incident: Incident) -> bool:
+    """An escalated incident takes one fix after it closed (how the human resolved it)."""
+    return incident.outcome is Outcome.ESCALATED and not any(
+        e.kind == "human_fix_recorded" for e in store.events(incident.id)
+    )
+
+
+def _needs_draft(incident: Incident, recorded: FixRecorded) -> bool:
+    diagnosis = incident.plan.diagnosis if incident.plan else None
+    return (
+        diagnosis is None
+        or diagnosis.runbook_id is None
+        or recorded.agreed is False
+        or incident.outcome is Outcome.ESCALATED
+    )
+
+
+def _record_fix(
     store: Store, incident: Incident, user: str, fix: tuple[str, str | None], bar: TrustBar
-) -> bool | None:
+) -> FixRecorded:
     action, target = fix
     recommended = incident.plan.action if incident.plan else None
     shadow = incident.step is Step.AWAIT_FIX and recommended is not None
@@ -80,4 +114,4 @@ def _score_fix(
     if agreed is not None:
         result = Result.AGREED if agreed else Result.DISAGREED
         record_outcome(store, incident, result, bar, f"human:{user}", {"fixed_by": action})
-    return agreed
+    return FixRecorded(agreed=agreed)

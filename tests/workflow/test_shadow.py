@@ -78,7 +78,8 @@ def test_the_humans_fix_scores_the_recommendation_into_the_trust_record(
         fixed_by=("restart_instance", None),  # type: ignore[arg-type]
     )
 
-    assert (agreed, disagreed) == (True, False)
+    assert agreed is not None and disagreed is not None
+    assert (agreed.agreed, disagreed.agreed) == (True, False)
     [record] = trust_records(store).values()
     assert [r.value for r in record.results] == ["agreed", "disagreed"]
     fix = next(e for e in store.events(same) if e.kind == "human_fix_recorded")
