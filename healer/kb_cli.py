@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from evals.kb_eval import RetrievalReport
     from healer.config import HealerSettings
     from knowledge_base.index_store import OpenedIndex
+    from knowledge_base.prior import Prior
     from knowledge_base.retriever import Retriever
 
 kb_app = typer.Typer(help="The runbook knowledge base.", no_args_is_help=True)
@@ -92,7 +93,9 @@ def search(
     category: Annotated[str | None, typer.Option(help="only this root-cause category")] = None,
     action: Annotated[str | None, typer.Option(help="only runbooks with this action id")] = None,
 ) -> None:
-    """Rank runbooks for a symptom description; show scores and the matching lines."""
+    """Rank runbooks for a symptom description; show scores and the matching lines, and the
+    prior each runbook's verified outcomes give it."""
+    from knowledge_base.prior import WeightedRetriever
     from knowledge_base.text import matching_lines
 
     settings = load()
@@ -107,8 +110,9 @@ def search(
         for name, value, choices in (("category", category, Category), ("action", action, ActionId))
         if value
     }
+    priors = _priors(settings)
     try:
-        hits = retriever.search(query, k=k, filters=filters or None)
+        hits = WeightedRetriever(retriever, priors).search(query, k=k, filters=filters or None)
     except (ToolInputError, ToolUnavailable, ConfigError) as exc:
         raise fail(str(exc), "kb search") from exc
     if not hits:
@@ -117,11 +121,23 @@ def search(
     for rank, hit in enumerate(hits, 1):
         console.print(
             f"[bold]{rank}. {escape(hit.runbook_id)}[/]  score {hit.score:.4f}  "
-            f"[dim]§ {escape(hit.section)} — {escape(hit.source)}[/]",
+            f"[dim]§ {escape(hit.section)} — {escape(hit.source)}[/]"
+            + (f"  [dim]{priors[hit.runbook_id].why}[/]" if hit.runbook_id in priors else ""),
             soft_wrap=True,
         )
         for line in matching_lines(hit.text, query):
             console.print(f"     {escape(line[:160])}", soft_wrap=True)
+
+
+def _priors(settings: HealerSettings) -> dict[str, Prior]:
+    """The effectiveness priors from the store's trust records (none without a store)."""
+    from healer.cli_common import open_store
+    from healer.workflow.outcomes import trust_records
+    from knowledge_base.prior import effectiveness
+
+    if settings.store_backend == "sqlite" and not settings.store_path.exists():
+        return {}
+    return effectiveness(trust_records(open_store(settings)).values())
 
 
 def _one_of(value: str, choices: type[StrEnum], option: str) -> str:

@@ -32,8 +32,14 @@ from healer.domain import (
 from healer.errors import ActionRejected, ApprovalRequired, ToolInputError
 from healer.trust import NO_RUNBOOK, AutonomyCheck, standing
 from healer.workflow.costs import cost_doubt
-from healer.workflow.outcomes import record_outcome, result_at_close, trust_record
+from healer.workflow.outcomes import (
+    record_outcome,
+    result_at_close,
+    trust_record,
+    trust_records,
+)
 from healer.workflow.services import Services
+from knowledge_base.prior import WeightedRetriever, effectiveness
 from tools.aws import AwsClients
 from tools.cloudwatch import alarm_states
 from tools.context import ToolContext
@@ -65,7 +71,9 @@ def team_for(
         incident_id=incident.id,
         aws=reads or services.aws,
         catalog=services.catalog,
-        retriever=services.retriever,
+        retriever=WeightedRetriever(
+            services.retriever, effectiveness(trust_records(services.store).values())
+        ),
         runbooks=services.runbooks,
         prices=services.prices,
         executor=executor,
