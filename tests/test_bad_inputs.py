@@ -49,6 +49,7 @@ def commands(path: Path) -> list[list[str]]:
         ["demo", "--case", str(path)],
         ["eval", "--cases", str(path.parent), "--thresholds", str(path)],
         ["kb", "eval", "--queries", str(path)],
+        ["eval", "--suite", "sequence", "--cases", str(path)],
     ]
 
 
@@ -136,6 +137,9 @@ def test_fuzzed_files_never_end_in_a_traceback(env: Path, content: bytes) -> Non
         ("", {"HEALER_APPROVAL_TTL_MINUTES": "-1"}, "HEALER_APPROVAL_TTL_MINUTES"),
         ("", {"HEALER_MIN_CONFIDENCE": "nan"}, "HEALER_MIN_CONFIDENCE"),
         ("approval_threshold_usd = -5\n", {}, "approval_threshold_usd"),
+        ('autonomy = {reboot = "earned"}\n', {}, "not catalog actions: reboot"),
+        ("", {"HEALER_AUTONOMY_DEFAULT": "sometimes"}, "HEALER_AUTONOMY_DEFAULT"),
+        ('shadow_scopes = [{env = "x"}]\n', {}, "shadow_scopes"),
     ],
 )
 def test_a_wrong_setting_is_named(

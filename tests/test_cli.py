@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -219,3 +220,44 @@ def test_markup_in_an_alarm_name_is_shown_as_text(env: Path) -> None:
     listed = runner.invoke(app, ["incidents", "list"], env={"COLUMNS": "80"})
     assert listed.exit_code == 0, listed.output
     assert "[/]" in listed.output and "inc-markup" in listed.output
+
+
+def test_shadow_to_human_fix_to_trust_and_costs_from_the_command_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HEALER_AUTONOMY_DEFAULT", "shadow")
+    monkeypatch.setenv("HEALER_RUNBOOK_DRAFTS_DIR", str(tmp_path / "drafts"))
+    demo = runner.invoke(app, ["demo", "--case", "dev-disk-full-web"])
+    assert demo.exit_code == 0, demo.output
+    assert "shadow mode: nothing was executed" in " ".join(demo.output.split())
+    [incident_id] = [i.id for i in SqliteStore(env).list()]
+
+    wrong = runner.invoke(app, ["incidents", "close", incident_id, "--fixed-by", "reboot"])
+    neither = runner.invoke(app, ["incidents", "close", incident_id])
+    closed = runner.invoke(
+        app, ["incidents", "close", incident_id, "--fixed-by", "clear_disk_space"]
+    )
+
+    assert wrong.exit_code == 2 and "'reboot' is not a catalog action" in wrong.output
+    assert neither.exit_code == 2 and "--fixed-by" in neither.output
+    assert closed.exit_code == 0 and "agrees with the shadow recommendation" in closed.output
+    trust = runner.invoke(app, ["trust", "--json"])
+    [row] = json.loads(trust.output)
+    assert (row["action"], row["agreed"], row["trusted"], row["needs"]) == (
+        "clear_disk_space",
+        1,
+        False,
+        5,
+    )
+    assert "no action has added capacity yet" in runner.invoke(app, ["costs"]).output
+    assert "no drafts" in runner.invoke(app, ["runbooks", "drafts"]).output
+
+
+def test_costs_lists_the_scale_out_with_its_estimate_and_actual(env: Path) -> None:
+    assert runner.invoke(app, ["demo", "--case", "dev-traffic-surge-api"]).exit_code == 0
+
+    result = runner.invoke(app, ["costs", "--json"])
+
+    [row] = json.loads(result.output)
+    assert (row["estimate_usd"], row["final"], row["instances"]) == (46.08, True, 10)
+    assert abs(row["actual_usd"] - 46.08) < 0.1
