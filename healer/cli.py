@@ -392,7 +392,9 @@ def runbooks_drafts() -> None:
     for column in ("draft", "incident", "category", "fixed by", "drafted"):
         table.add_column(column, overflow="fold")
     for d in drafts:
-        table.add_row(escape(d.path), escape(d.incident), d.category, d.fixed_by, d.drafted_at)
+        table.add_row(
+            *(escape(cell) for cell in (d.path, d.incident, d.category, d.fixed_by, d.drafted_at))
+        )
     console.print(table)
 
 
@@ -418,27 +420,31 @@ def trust_command(
 ) -> None:
     """Each action type's autonomy mode and measured record, and what it needs for autopilot."""
     from healer.trust import Result, standing
-    from healer.workflow.outcomes import trust_records
+    from healer.workflow.outcomes import SANDBOX_REALM, realms, trust_records
 
     settings = load()
     rules = settings.autonomy_rules()
+    store = open_store(settings)
     rows = []
-    for (action, runbook), record in sorted(trust_records(open_store(settings)).items()):
-        now = standing(record, rules.bar)
-        rows.append(
-            {
-                "action": action,
-                "runbook": runbook,
-                "mode": rules.actions.get(action, rules.default).value,
-                "outcomes": len(record.results),
-                "successes": record.successes,
-                **{result.value: record.count(result) for result in Result},
-                "lower_bound": round(now.lower_bound, 3),
-                "trusted": now.trusted,
-                "needs": now.needs,
-                "why": now.why,
-            }
-        )
+    for realm in realms(store):
+        world = "sandbox:" if realm == SANDBOX_REALM else realm
+        for (action, runbook), record in sorted(trust_records(store, world).items()):
+            now = standing(record, rules.bar)
+            rows.append(
+                {
+                    "realm": realm,
+                    "action": action,
+                    "runbook": runbook,
+                    "mode": rules.actions.get(action, rules.default).value,
+                    "outcomes": len(record.results),
+                    "successes": record.successes,
+                    **{result.value: record.count(result) for result in Result},
+                    "lower_bound": round(now.lower_bound, 3),
+                    "trusted": now.trusted,
+                    "needs": now.needs,
+                    "why": now.why,
+                }
+            )
     if as_json:
         print(json.dumps(rows, indent=2))
         return

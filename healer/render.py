@@ -223,13 +223,14 @@ def trust_table(console: Console, rows: list[dict[str, Any]], rules: Autonomy) -
         console.print("no outcomes recorded yet")
         return
     table = Table()
-    for column in ("action", "runbook", "mode", "record", "bound", "autopilot", "needs"):
+    for column in ("realm", "action", "runbook", "mode", "record", "bound", "autopilot", "needs"):
         table.add_column(column, overflow="fold")
     for row in rows:
         against = {k: row[k] for k in ("not_recovered", "action_failed", "rejected", "disagreed")}
         failures = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in against.items() if n)
         earned = row["trusted"]
         table.add_row(
+            escape(row["realm"]),
             escape(row["action"]),
             escape(row["runbook"]),
             row["mode"],

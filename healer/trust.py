@@ -191,11 +191,16 @@ class Autonomy(BaseModel):
     shadow: tuple[ShadowScope, ...] = ()
     bar: TrustBar = TrustBar()
 
-    def mode(self, action: str, account: str, tags: dict[str, str]) -> Mode:
-        """Shadow where a scope covers the target, else the action's mode, else the default."""
-        if any(scope.covers(account, tags) for scope in self.shadow):
+    def mode(self, action: str, account: str, *tags: dict[str, str]) -> Mode:
+        """Shadow where a scope covers the target or any resource of its incident (the tags of
+        each), else the action's mode, else the default."""
+        if any(scope.covers(account, t) for scope in self.shadow for t in tags or ({},)):
             return Mode.SHADOW
         return self.actions.get(action, self.default)
+
+    @property
+    def shadows_by_tag(self) -> bool:
+        return any(scope.tag is not None for scope in self.shadow)
 
 
 class AutonomyCheck(BaseModel):

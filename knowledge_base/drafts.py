@@ -51,6 +51,11 @@ def write_draft(
     return path
 
 
+def _code(text: str) -> str:
+    """Account text (an alarm or resource name) as inline code that cannot break out of it."""
+    return "`" + "".join(c for c in text if c.isprintable() and c != "`")[:MAX_LINE] + "`"
+
+
 def _render(incident: Incident, fix: tuple[str, str | None], user: str, now: datetime) -> str:
     action, target = fix
     diagnosis = incident.plan.diagnosis if incident.plan else None
@@ -68,15 +73,15 @@ def _render(incident: Incident, fix: tuple[str, str | None], user: str, now: dat
         "actions": [] if action == "other" else [{"action": action, "params": {}}],
     }
     evidence = [
-        line.replace("```", "'''")[:MAX_LINE]
+        "".join(c for c in line if c.isprintable()).replace("```", "'''")[:MAX_LINE]
         for line in (diagnosis.evidence if diagnosis else [])[:MAX_EVIDENCE_LINES]
     ]
     tried = (
-        f"`{healer_tried.action.value}` on `{healer_tried.target}`"
+        f"{_code(healer_tried.action.value)} on {_code(healer_tried.target)}"
         if healer_tried
         else "no catalog action"
     )
-    where = ", ".join(f"`{r}`" for r in incident.resources) or "the account"
+    where = ", ".join(map(_code, incident.resources)) or "the account"
     body = [
         f"# DRAFT: {category} on {where}",
         "",
@@ -84,7 +89,7 @@ def _render(incident: Incident, fix: tuple[str, str | None], user: str, now: dat
         "> writes its Confirm and Fix sections, sets its symptoms, and moves it into `runbooks/`.",
         "",
         "## What the healer saw",
-        f"Alarms: {', '.join(f'`{a}`' for a in incident.alarms)}. It proposed {tried}.",
+        f"Alarms: {', '.join(map(_code, incident.alarms))}. It proposed {tried}.",
         "Evidence, quoted from the account (data, not instructions):",
         "",
         "```text",
@@ -92,7 +97,7 @@ def _render(incident: Incident, fix: tuple[str, str | None], user: str, now: dat
         "```",
         "",
         "## What the human did",
-        f"`{action}`" + (f" on `{target}`" if target else "") + f", by {user}.",
+        _code(action) + (f" on {_code(target)}" if target else "") + f", by {_code(user)}.",
         "",
         "## Confirm",
         "- TODO: the facts that tell this failure apart from its look-alikes.",

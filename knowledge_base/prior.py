@@ -29,7 +29,7 @@ class Prior(BaseModel):
 
     @property
     def why(self) -> str:
-        return f"prior ×{self.weight:.2f}: {self.successes} of {self.outcomes} outcomes verified"
+        return f"prior ×{self.weight:.2f}: {self.successes} of {self.outcomes} outcomes succeeded"
 
 
 def effectiveness(records: Iterable[TrustRecord]) -> dict[str, Prior]:

@@ -234,10 +234,15 @@ def test_shadow_to_human_fix_to_trust_and_costs_from_the_command_line(
 
     wrong = runner.invoke(app, ["incidents", "close", incident_id, "--fixed-by", "reboot"])
     neither = runner.invoke(app, ["incidents", "close", incident_id])
-    closed = runner.invoke(
+    untargeted = runner.invoke(
         app, ["incidents", "close", incident_id, "--fixed-by", "clear_disk_space"]
     )
+    closed = runner.invoke(
+        app,
+        ["incidents", "close", incident_id, "--fixed-by", "clear_disk_space@i-0a1b2c3d4e5f60001"],
+    )
 
+    assert untargeted.exit_code == 2 and "clear_disk_space@TARGET" in untargeted.output
     assert wrong.exit_code == 2 and "'reboot' is not a catalog action" in wrong.output
     assert neither.exit_code == 2 and "--fixed-by" in neither.output
     assert closed.exit_code == 0 and "agrees with the shadow recommendation" in closed.output

@@ -1,11 +1,11 @@
 """What capacity an action added actually cost: instance-hours from what ran, priced the same
 way as the estimate (DESIGN.md, Cost).
 
-The instances an Auto Scaling group launched after the action began come from its scaling
-activities (launch and termination times) and from EC2's own state (launch time, type, and
-whether it still runs); where Auto Scaling keeps no activity (it keeps six weeks; moto keeps
-none), EC2's state alone is used. An instance that is gone without a known end is counted up to the
-check, and the figure is not final.
+What a group ran comes from its scaling activities (launch and termination times) and from
+EC2's own state (launch time, type, whether it still runs); where Auto Scaling keeps no activity
+(it keeps six weeks; moto keeps none), EC2's state alone is used. The added cost is the group's
+instance-hours above the capacity it had before the action, at most the added instances' hours:
+a group may give back old instances and keep the new ones, and only the net capacity costs.
 """
 
 from __future__ import annotations
@@ -50,55 +50,71 @@ class Ran:
     end: datetime | None
 
 
-def added_instances(
-    ec2: Any, autoscaling: Any, group: str, since: datetime, before: frozenset[str] = frozenset()
+def group_runs(
+    ec2: Any, autoscaling: Any, group: str, since: datetime, members: frozenset[str]
 ) -> list[Ran]:
-    """The instances `group` launched at or after `since`, and not among its members `before`
-    the action, with when each ran."""
+    """When each instance of `group` ran from `since` on: its `members` at that moment and the
+    instances it launched afterwards."""
     try:
         activity = _activities(autoscaling, group, since)
-        ids = set(activity) | _group_instance_ids(ec2, autoscaling, group)
-        described = _describe(ec2, sorted(ids)) if ids else {}
+        ids = set(activity) | _group_instance_ids(ec2, autoscaling, group) | members
+        described = _describe(ec2, sorted(ids))
     except (ClientError, BotoCoreError) as exc:
         raise ToolUnavailable(f"actual cost: cannot read what {group} ran: {exc}") from exc
     ran = []
-    for instance_id in sorted(ids - before):
+    for instance_id in sorted(ids):
         facts = described.get(instance_id, {})
-        launched = activity.get(instance_id, (None, None))[0] or facts.get("LaunchTime")
-        if launched is None or launched < since - LAUNCH_SLACK:
-            continue
+        launched = activity.get(instance_id, (None, None))[0] or facts.get("LaunchTime") or since
+        if instance_id not in members and launched < since - LAUNCH_SLACK:
+            continue  # an instance of before the action that was not in the group
         end = activity.get(instance_id, (None, None))[1]
         if end is None and facts.get("State", {}).get("Name") not in (None, "pending", "running"):
-            end = _state_change_time(facts)
+            end = _state_change_time(facts) or since
         ran.append(Ran(instance_id, facts.get("InstanceType"), max(launched, since), end))
     return ran
 
 
-def actual_cost(ran: list[Ran], prices: PriceSource, until: datetime) -> ActualCost:
-    """Price each instance's hours up to `until` at its type's hourly price."""
-    by_type: dict[str | None, list[Decimal]] = {}
-    for instance in ran:
-        end = min(instance.end or until, until)
-        spent = Decimal(max(0.0, (end - instance.start).total_seconds())) / 3600
-        by_type.setdefault(instance.instance_type, []).append(spent)
-    usd, priced, parts = Decimal(0), True, []
-    for kind, spans in sorted(by_type.items(), key=lambda item: str(item[0])):
-        price = prices.hourly_price(kind) if kind else None
-        text = f"{len(spans)} × {kind or 'unknown type'}: {sum(spans):.2f} instance-hours"
-        if price is None:
-            priced = False
-            parts.append(f"{text} (no price)")
-            continue
-        usd += sum(spans) * Decimal(str(price))
-        parts.append(f"{text} × ${price}/h")
-    total = float(round(usd, 2)) if priced else None
-    text = " + ".join(parts) or "no instance was added"
+def added_capacity_cost(
+    ran: list[Ran],
+    members: frozenset[str],
+    added: int,
+    prices: PriceSource,
+    since: datetime,
+    until: datetime,
+) -> ActualCost:
+    """What the capacity above the group's `members` cost from `since` to `until`: the group's
+    instance-hours less those of the `members` it had before, at most the `added` instances'
+    hours, at the hourly price of the instances launched since. Whichever instances the group
+    kept or gave back, only the net capacity costs extra."""
+    window = Decimal(max(0.0, (until - since).total_seconds())) / 3600
+    spans = [
+        Decimal(max(0.0, (min(r.end or until, until) - r.start).total_seconds())) / 3600
+        for r in ran
+    ]
+    total = sum(spans, Decimal(0))
+    extra = min(max(Decimal(0), total - len(members) * window), added * window)
+    new = [r.instance_type for r in ran if r.instance_id not in members and r.instance_type]
+    launched = new or [r.instance_type for r in ran if r.instance_type]
+    kind = max(set(launched), key=launched.count) if launched else None
+    price = prices.hourly_price(kind) if kind else None
+    running = sum(r.end is None or r.end > until for r in ran)
+    text = (
+        f"the group ran {total:.2f} instance-hours in {window:.2f} h, "
+        f"{len(members)} × {window:.2f} h "
+        f"of them its earlier capacity: {extra:.2f} added instance-hours"
+    )
+    usd: float | None = 0.0 if extra == 0 else None
+    if price is not None:
+        usd = float(round(extra * Decimal(str(price)), 2))
+        text += f" × {kind} × ${price}/h = ${usd:.2f}"
+    elif extra:
+        text += f" (no price for {kind or 'an unknown type'})"
     return ActualCost(
-        usd=total,
-        instance_hours=round(float(sum((sum(s) for s in by_type.values()), Decimal(0))), 3),
-        instances=len(ran),
-        breakdown=f"{text} = ${total:.2f}" if total is not None else text,
-        ended=all(instance.end is not None and instance.end <= until for instance in ran),
+        usd=usd,
+        instance_hours=round(float(extra), 3),
+        instances=added,
+        breakdown=text,
+        ended=running <= len(members),
     )
 
 
@@ -136,16 +152,22 @@ def _group_instance_ids(ec2: Any, autoscaling: Any, group: str) -> set[str]:
 
 
 def _describe(ec2: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """EC2's view of the instances it still knows (by filter: an id EC2 has forgotten, an
+    hour after it terminated, is simply absent, where asking for it by id would fail)."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 100):
-        response = ec2.describe_instances(InstanceIds=ids[start : start + 100])
-        for reservation in response["Reservations"]:
-            for instance in reservation["Instances"]:
-                found[instance["InstanceId"]] = instance
+        chunk = ids[start : start + 100]
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[{"Name": "instance-id", "Values": chunk}]
+        )
+        for page in pages:
+            for reservation in page["Reservations"]:
+                for instance in reservation["Instances"]:
+                    found[instance["InstanceId"]] = instance
     return found
 
 
-_TRANSITION = re.compile(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) GMT\)")
+_TRANSITION = re.compile(r"\((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?:GMT|UTC)\)")
 
 
 def _state_change_time(instance: dict[str, Any]) -> datetime | None:

@@ -16,8 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from healer.domain import Outcome, Step
-from healer.errors import ConcurrentUpdate
+from healer.domain import Incident, Outcome, Step
+from healer.errors import ConcurrentUpdate, ToolUnavailable
 from healer.handlers.runtime import (
     deployment_store,
     logger,
@@ -86,14 +86,30 @@ def sweep(services: Services) -> SweepReport:
 
 
 def check_due_costs(services: Services) -> list[str]:
-    """Cost-check each recent incident whose added capacity has run for its estimate's horizon
-    and has no final check yet (a check before the horizon would only be provisional)."""
+    """Cost-check each recent incident of this account whose added capacity has run for its
+    estimate's horizon and has no final check yet (a check before the horizon would only be
+    provisional). One that cannot be read now is logged and tried at the next sweep."""
     checked = []
     for incident in services.store.list(limit=COST_LOOKBACK):
-        if due(services, incident):
+        if not _of_this_account(services, incident) or not due(services, incident):
+            continue
+        try:
             check_cost(services, incident)
-            checked.append(incident.id)
+        except ToolUnavailable as exc:
+            logger.warning(
+                "cost check failed", extra={"incident_id": incident.id, "error": str(exc)}
+            )
+            continue
+        checked.append(incident.id)
     return checked
+
+
+def _of_this_account(services: Services, incident: Incident) -> bool:
+    """Whether the incident's resources are in the account the sweeper reads: a sandbox
+    replay written to the deployment's store names groups of another world."""
+    if services.world is not None:
+        return incident.world == services.world
+    return not incident.world.startswith("sandbox:")
 
 
 def _running_executions() -> list[str]:

@@ -48,6 +48,22 @@ def event_hash(
     return mac(key, [gseq, incident_id, seq, kind, actor, at.isoformat(), data, prev_hash])
 
 
+def authentic(key: bytes, event: AuditEvent) -> bool:
+    """Whether an event's keyed hash matches its fields (it was written with the key)."""
+    recomputed = event_hash(
+        key,
+        event.gseq,
+        event.incident_id,
+        event.seq,
+        event.kind,
+        event.actor,
+        event.at,
+        event.data,
+        event.prev_hash,
+    )
+    return hmac.compare_digest(recomputed, event.hash)
+
+
 def build_event(
     key: bytes,
     incident_id: str,

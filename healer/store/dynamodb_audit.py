@@ -43,7 +43,7 @@ from healer.store.audit_records import (
     indexed_kind,
 )
 from healer.store.canonical import canonical_json
-from healer.store.chain import GENESIS_HASH, build_event, head_is_valid, seal_head
+from healer.store.chain import GENESIS_HASH, authentic, build_event, head_is_valid, seal_head
 from healer.store.digest_sinks import DigestSink
 from healer.store.digests import build_digest, digest_reason, sha256
 from healer.store.dynamodb_base import GSI1, ID_WIDTH, DynamoBase, new_token
@@ -258,10 +258,12 @@ class DynamoAuditLog(DynamoBase):
 
     def events_of_kind(self, kind: str) -> builtins.list[AuditEvent]:
         """Every incident's events of an indexed `kind`, in `gseq` order (from the index,
-        which may lag a moment behind the log)."""
+        which may lag a moment behind the log); an event whose keyed hash does not match
+        (written without the key) is left out (`verify` reports it)."""
         indexed_kind(kind)
         items = self._query(IndexName=GSI1, KeyConditionExpression=Key("gsi1pk").eq(_kind_pk(kind)))
-        return [event_from_record(item) for item in items]
+        key = self._audit_key.secret()
+        return [e for e in map(event_from_record, items) if authentic(key, e)]
 
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event (from the index, which

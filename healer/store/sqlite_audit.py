@@ -23,7 +23,7 @@ from healer.store.audit_records import (
     indexed_kind,
 )
 from healer.store.canonical import canonical_json
-from healer.store.chain import GENESIS_HASH, build_event, seal_head
+from healer.store.chain import GENESIS_HASH, authentic, build_event, seal_head
 from healer.store.digest_sinks import DigestSink
 from healer.store.digests import build_digest, digest_reason, sha256
 from healer.store.models import AuditProblem, AuditReport
@@ -201,13 +201,15 @@ class SqliteAuditLog(SqliteBase):
         return [event_from_record(row) for row in rows]
 
     def events_of_kind(self, kind: str) -> builtins.list[AuditEvent]:
-        """Every incident's events of an indexed `kind`, in `gseq` order."""
+        """Every incident's events of an indexed `kind`, in `gseq` order; an event whose keyed
+        hash does not match (written without the key) is left out (`verify` reports it)."""
         indexed_kind(kind)
         with self._read() as db:
             rows = db.execute(
                 "SELECT * FROM audit WHERE kind = ? ORDER BY gseq", (kind,)
             ).fetchall()
-        return [event_from_record(row) for row in rows]
+        key = self._audit_key.secret()
+        return [e for e in map(event_from_record, rows) if authentic(key, e)]
 
     def incident_ids(self) -> builtins.list[str]:
         """Incidents with audit events, in order of their first event."""

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from healer.domain import CostFormula, Incident
+from healer.workflow.outcomes import realm
 from healer.workflow.services import Services
-from tools.actual_cost import actual_cost, added_instances
+from tools.actual_cost import added_capacity_cost, group_runs
 
 CAPACITY_FORMULAS = frozenset({CostFormula.ADDED_CAPACITY_24H, CostFormula.RAISED_LIMIT_24H})
 RECENT_CHECKS = 5
@@ -41,14 +42,14 @@ def check_cost(services: Services, incident: Incident) -> dict[str, Any] | None:
     estimate, action = incident.plan.cost, incident.plan.action
     execution = incident.execution or {}
     started = datetime.fromisoformat(str(execution["started_at"]))
-    before = frozenset(json.loads(execution.get("external_id") or "{}").get("members", []))
+    intent = json.loads(execution.get("external_id") or "{}")
+    before = frozenset(intent.get("members", []))
+    added = _added_by_intent(intent, len(before))
     horizon = timedelta(hours=estimate.hours if estimate else 0)
     now = services.clock()
     until = min(now, started + horizon)
-    ran = added_instances(
-        services.aws.ec2, services.aws.autoscaling, action.target, started, before
-    )
-    actual = actual_cost(ran, services.prices, until)
+    ran = group_runs(services.aws.ec2, services.aws.autoscaling, action.target, started, before)
+    actual = added_capacity_cost(ran, before, added, services.prices, started, until)
     done = now >= started + horizon or actual.ended
     estimated = estimate.usd if estimate else None
     ratio = (
@@ -73,9 +74,16 @@ def check_cost(services: Services, incident: Incident) -> dict[str, Any] | None:
         "final": done,
         "missed": missed,
         "basis": "ec2+autoscaling",
+        "realm": realm(incident.world),
     }
     services.store.append(incident.id, "cost_checked", "system:costs", data)
     return data
+
+
+def _added_by_intent(intent: dict[str, Any], members: int) -> int:
+    """How many instances the recorded intent added: desired after, less desired before."""
+    before = int(intent.get("from", members))
+    return max(0, int(intent.get("desired", before)) - before)
 
 
 def final_check(services: Services, incident: Incident) -> dict[str, Any] | None:
@@ -96,13 +104,17 @@ def due(services: Services, incident: Incident) -> bool:
     return final_check(services, incident) is None
 
 
-def cost_doubt(services: Services, formula: CostFormula) -> str | None:
-    """Why estimates of `formula` are not trusted now (a recent final check missed), or None."""
-    checks = [
-        e
+def cost_doubt(services: Services, formula: CostFormula, world: str) -> str | None:
+    """Why estimates of `formula` are not trusted now in `world`'s realm (a recent final check
+    missed), or None."""
+    latest = {
+        e.incident_id: e
         for e in services.store.events_of_kind("cost_checked")
-        if e.data.get("formula") == formula.value and e.data.get("final")
-    ][-RECENT_CHECKS:]
+        if e.data.get("formula") == formula.value
+        and e.data.get("final")
+        and e.data.get("realm") == realm(world)
+    }
+    checks = sorted(latest.values(), key=lambda e: e.gseq)[-RECENT_CHECKS:]
     missed = [e for e in checks if e.data.get("missed")]
     if not missed:
         return None

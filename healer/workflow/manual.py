@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from healer.domain import Incident, Outcome, Step
 from healer.errors import UserError
 from healer.trust import Result, TrustBar
-from healer.workflow.outcomes import record_outcome
+from healer.workflow.outcomes import record_outcome, result_at_close
 from knowledge_base.drafts import write_draft
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def close_by_human(
     user: str,
     reason: str,
     now: datetime,
-    fixed_by: tuple[str, str | None] | None = None,
+    fixed_by: tuple[str, str | None] | None = None,  # (action, target)
     bar: TrustBar | None = None,
     drafts_dir: Path | None = None,
 ) -> FixRecorded | None:
@@ -48,14 +48,24 @@ def close_by_human(
             f"{incident.id} may have an action running: `healer incidents resume` it first",
             "incident",
         )
+    bar = bar or TrustBar()
     recorded = None
+    if fixed_by is not None and fixed_by[1] is None and incident.step is Step.AWAIT_FIX:
+        raise UserError(
+            "name the target the fix was on, to score the shadow recommendation: "
+            f"--fixed-by {fixed_by[0]}@TARGET",
+            "--fixed-by",
+        )
     if fixed_by is not None:
-        recorded = _record_fix(store, incident, user, fixed_by, bar or TrustBar())
-        if drafts_dir is not None and _needs_draft(incident, recorded):
-            path = write_draft(drafts_dir, incident, fixed_by, user, now)
-            recorded = recorded.model_copy(update={"draft": str(path)})
+        agreed = _agreement(incident, fixed_by)
+        draft = None  # written first: a failed write leaves nothing recorded, so a retry can
+        if drafts_dir is not None and _needs_draft(incident, agreed):
+            draft = str(write_draft(drafts_dir, incident, fixed_by, user, now))
+        _record_fix(store, incident, user, fixed_by, agreed, bar)
+        recorded = FixRecorded(agreed=agreed, draft=draft)
     if already:
         return recorded
+    _record_what_ran(store, incident, bar, user)
     store.append(
         incident.id,
         "closed",
@@ -81,25 +91,48 @@ def _takes_late_fix(store: Store, incident: Incident) -> bool:
     )
 
 
-def _needs_draft(incident: Incident, recorded: FixRecorded) -> bool:
+def _needs_draft(incident: Incident, agreed: bool | None) -> bool:
     diagnosis = incident.plan.diagnosis if incident.plan else None
     return (
         diagnosis is None
         or diagnosis.runbook_id is None
-        or recorded.agreed is False
+        or agreed is False
         or incident.outcome is Outcome.ESCALATED
     )
 
 
+def _agreement(incident: Incident, fix: tuple[str, str | None]) -> bool | None:
+    """Whether the fix is the shadow recommendation: the same action on the same target (a
+    fix that names no target cannot agree); None when nothing was recommended in shadow."""
+    recommended = incident.plan.action if incident.plan else None
+    if incident.step is not Step.AWAIT_FIX or recommended is None:
+        return None
+    action, target = fix
+    return recommended.action.value == action and target == recommended.target
+
+
+def _record_what_ran(store: Store, incident: Incident, bar: TrustBar, user: str) -> None:
+    """A human closing an incident after its action ran closes its record too: the alarms
+    had not been verified OK, so unless they were, it counts against it."""
+    digest = incident.governance.plan_hash if incident.governance else None
+    execution = store.get_execution(incident.id, digest) if digest else None
+    result = result_at_close(incident, execution.status if execution else None)
+    if result is not None:
+        record_outcome(store, incident, result, bar, f"human:{user}")
+
+
 def _record_fix(
-    store: Store, incident: Incident, user: str, fix: tuple[str, str | None], bar: TrustBar
-) -> FixRecorded:
+    store: Store,
+    incident: Incident,
+    user: str,
+    fix: tuple[str, str | None],
+    agreed: bool | None,
+    bar: TrustBar,
+) -> None:
+    if any(e.kind == "human_fix_recorded" for e in store.events(incident.id)):
+        return  # a retry after a crash before the close: the fix is recorded already
     action, target = fix
     recommended = incident.plan.action if incident.plan else None
-    shadow = incident.step is Step.AWAIT_FIX and recommended is not None
-    agreed = None
-    if shadow and recommended is not None:
-        agreed = recommended.action.value == action and target in (None, recommended.target)
     store.append(
         incident.id,
         "human_fix_recorded",
@@ -114,4 +147,3 @@ def _record_fix(
     if agreed is not None:
         result = Result.AGREED if agreed else Result.DISAGREED
         record_outcome(store, incident, result, bar, f"human:{user}", {"fixed_by": action})
-    return FixRecorded(agreed=agreed)

@@ -25,17 +25,34 @@ def trust_key(incident: Incident) -> tuple[str, str] | None:
     return plan.action.action.value, plan.diagnosis.runbook_id or NO_RUNBOOK
 
 
-def trust_records(store: Store) -> dict[tuple[str, str], TrustRecord]:
-    """Every record, from the audited outcomes in the order they were recorded."""
+SANDBOX_REALM = "sandbox"
+
+
+def realm(world: str) -> str:
+    """Whose record an incident's outcome joins: every sandbox replay shares one, apart from
+    each real account and region, so replays never earn autopilot on AWS."""
+    return SANDBOX_REALM if world.startswith("sandbox:") else world
+
+
+def trust_records(store: Store, world: str) -> dict[tuple[str, str], TrustRecord]:
+    """Every record of `world`'s realm, from the audited outcomes in the order they were
+    recorded."""
+    wanted = realm(world)
     return records(
         (str(e.data["action"]), str(e.data["runbook"]), Result(e.data["result"]))
         for e in store.events_of_kind("trust_outcome")
+        if e.data.get("realm") == wanted
     )
 
 
-def trust_record(store: Store, key: tuple[str, str]) -> TrustRecord:
+def realms(store: Store) -> list[str]:
+    """The realms with recorded outcomes."""
+    return sorted({str(e.data.get("realm")) for e in store.events_of_kind("trust_outcome")})
+
+
+def trust_record(store: Store, key: tuple[str, str], world: str) -> TrustRecord:
     action, runbook = key
-    return trust_records(store).get(key) or TrustRecord(action=action, runbook=runbook)
+    return trust_records(store, world).get(key) or TrustRecord(action=action, runbook=runbook)
 
 
 def result_at_close(incident: Incident, executed: str | None) -> Result | None:
@@ -58,18 +75,40 @@ def record_outcome(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Add the incident's outcome to its record once (a re-run finds it recorded), and audit
-    the record crossing the bar either way."""
+    the record crossing the bar either way, in one write (SQLite: one transaction, so two
+    closers cannot both count it)."""
     key = trust_key(incident)
-    if key is None or any(e.kind == "trust_outcome" for e in store.events(incident.id)):
+    if key is None:
         return
-    before = trust_record(store, key)
+    with store.batch():
+        if any(e.kind == "trust_outcome" for e in store.events(incident.id)):
+            return
+        _append_outcome(store, incident, key, result, bar, actor, detail or {})
+
+
+def _append_outcome(
+    store: Store,
+    incident: Incident,
+    key: tuple[str, str],
+    result: Result,
+    bar: TrustBar,
+    actor: str,
+    detail: dict[str, Any],
+) -> None:
+    before = trust_record(store, key, incident.world)
     after = before.plus(result)
     action, runbook = key
     store.append(
         incident.id,
         "trust_outcome",
         actor,
-        {"action": action, "runbook": runbook, "result": result.value, **(detail or {})},
+        {
+            "action": action,
+            "runbook": runbook,
+            "result": result.value,
+            "realm": realm(incident.world),
+            **detail,
+        },
     )
     was, now = standing(before, bar), standing(after, bar)
     if was.trusted != now.trusted:

@@ -43,6 +43,7 @@ from knowledge_base.prior import WeightedRetriever, effectiveness
 from tools.aws import AwsClients
 from tools.cloudwatch import alarm_states
 from tools.context import ToolContext
+from tools.fleet import target_facts
 from tools.guardrail import IncidentRef, evaluate_plan
 from tools.remediation import Blocked, Executor, Recheck
 
@@ -72,7 +73,8 @@ def team_for(
         aws=reads or services.aws,
         catalog=services.catalog,
         retriever=WeightedRetriever(
-            services.retriever, effectiveness(trust_records(services.store).values())
+            services.retriever,
+            effectiveness(trust_records(services.store, incident.world).values()),
         ),
         runbooks=services.runbooks,
         prices=services.prices,
@@ -137,13 +139,15 @@ def _decide(
         settings=services.policy,
         suggested_risk=plan.suggested_risk,
         autonomy=_autonomy(services, incident, proposal) if proposal else None,
-        cost_doubt=_cost_doubt(services, proposal),
+        cost_doubt=_cost_doubt(services, incident, proposal),
     )
 
 
-def _cost_doubt(services: Services, proposal: ActionProposal | None) -> str | None:
+def _cost_doubt(
+    services: Services, incident: Incident, proposal: ActionProposal | None
+) -> str | None:
     spec = services.catalog.get(proposal.action) if proposal else None
-    return cost_doubt(services, spec.cost) if spec else None
+    return cost_doubt(services, spec.cost, incident.world) if spec else None
 
 
 def _autonomy(
@@ -152,10 +156,15 @@ def _autonomy(
     """The autonomy of a proposal on a target, and what its record has earned."""
     runbook = _plan(incident).diagnosis.runbook_id or NO_RUNBOOK
     key = (proposal.action.value, runbook)
-    record = trust_record(services.store, key)
+    record = trust_record(services.store, key, incident.world)
+    others = [  # a plan on a group of a shadowed instance is shadowed too
+        target_facts(services.aws.ec2, services.aws.autoscaling, resource)[0].tags
+        for resource in incident.resources
+        if services.autonomy.shadows_by_tag and resource != proposal.target
+    ]
 
     def check(facts: TargetFacts) -> AutonomyCheck:
-        mode = services.autonomy.mode(proposal.action.value, incident.account, facts.tags)
+        mode = services.autonomy.mode(proposal.action.value, incident.account, facts.tags, *others)
         return AutonomyCheck(mode=mode, standing=standing(record, services.autonomy.bar), key=key)
 
     return check

@@ -34,7 +34,7 @@ def test_the_prior_is_bounded_and_neutral_without_outcomes() -> None:
     )
     assert 1.09 < priors["logs"].weight <= 1.1 and 0.9 <= priors["temp"].weight < 0.91
     assert priors["none"].weight == 1.0
-    assert priors["logs"].why == "prior ×1.10: 101 of 101 outcomes verified"
+    assert priors["logs"].why == "prior ×1.10: 101 of 101 outcomes succeeded"
 
 
 def test_it_reorders_near_ties_but_not_a_clearly_better_match() -> None:

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from healer.cases import load_case
 from healer.sandbox import Sandbox
-from tools.actual_cost import Ran, _activities, actual_cost, added_instances
+from tools.actual_cost import Ran, _activities, added_capacity_cost, group_runs
 from tools.aws import AwsClients
 from tools.pricing import TablePriceSource
 
@@ -17,42 +19,61 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PRICES = TablePriceSource({"m5.xlarge": 0.192, "m5.large": 0.096})
 
 
-def test_only_instances_launched_by_the_action_are_priced_not_those_already_running() -> None:
+def group(aws: AwsClients) -> frozenset[str]:
+    found = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["api-asg"])
+    return frozenset(i["InstanceId"] for i in found["AutoScalingGroups"][0]["Instances"])
+
+
+def test_only_the_capacity_above_the_earlier_members_is_priced() -> None:
     with Sandbox(load_case(SURGE)) as sandbox:
         aws = AwsClients.from_factory(sandbox, sandbox.region)
-        group = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["api-asg"])
-        members = frozenset(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"])
+        members = group(aws)
         started = datetime.now(UTC)
         aws.autoscaling.set_desired_capacity(
             AutoScalingGroupName="api-asg", DesiredCapacity=len(members) + 3
         )
+        ran = group_runs(aws.ec2, aws.autoscaling, "api-asg", started, members)
 
-        ran = added_instances(aws.ec2, aws.autoscaling, "api-asg", started, members)
-        counted_all = added_instances(aws.ec2, aws.autoscaling, "api-asg", started)
-
-    assert len(ran) == 3 and not {r.instance_id for r in ran} & members
-    assert len(counted_all) > 3  # seeded seconds earlier, the members look launched by it too
-    cost = actual_cost(ran, PRICES, started + timedelta(hours=24))
-    assert cost.instances == 3 and not cost.ended
-    assert cost.usd is not None and abs(cost.usd - 3 * 0.192 * 24) < 0.05
+    until = started + timedelta(hours=24)
+    cost = added_capacity_cost(ran, members, 3, PRICES, started, until)
+    assert len(ran) == len(members) + 3
+    assert cost.instance_hours == pytest.approx(72, abs=0.01) and not cost.ended
+    assert cost.usd == pytest.approx(3 * 0.192 * 24, abs=0.01)
 
 
-def test_instances_scaled_in_early_cost_only_their_hours_and_the_figure_is_final() -> None:
-    ran = [
-        Ran("i-1", "m5.xlarge", T0, T0 + timedelta(hours=6)),
-        Ran("i-2", "m5.xlarge", T0, T0 + timedelta(hours=6)),
-    ]
-    cost = actual_cost(ran, PRICES, T0 + timedelta(hours=24))
+def test_a_group_that_gave_capacity_back_costs_nothing_extra_whichever_instances_it_kept() -> None:
+    """moto, like a group's default policy, terminates the oldest instances on a scale-in."""
+    with Sandbox(load_case(SURGE)) as sandbox:
+        aws = AwsClients.from_factory(sandbox, sandbox.region)
+        members = group(aws)
+        started = datetime.now(UTC)
+        for desired in (len(members) + 3, len(members)):
+            aws.autoscaling.set_desired_capacity(
+                AutoScalingGroupName="api-asg", DesiredCapacity=desired
+            )
+        kept_new = group(aws) - members
+        ran = group_runs(aws.ec2, aws.autoscaling, "api-asg", started, members)
+
+    cost = added_capacity_cost(ran, members, 3, PRICES, started, started + timedelta(hours=24))
+    assert kept_new  # the new instances are still there; old ones went
+    assert cost.instance_hours < 0.1 and cost.usd is not None and cost.usd < 0.05 and cost.ended
+
+
+def test_capacity_given_back_after_six_hours_costs_those_hours() -> None:
+    old = [Ran(f"i-old{n}", "m5.xlarge", T0, None) for n in range(2)]
+    added = [Ran(f"i-new{n}", "m5.xlarge", T0, T0 + timedelta(hours=6)) for n in range(2)]
+    members = frozenset(r.instance_id for r in old)
+    cost = added_capacity_cost(old + added, members, 2, PRICES, T0, T0 + timedelta(hours=24))
 
     assert cost.usd == round(2 * 6 * 0.192, 2) and cost.instance_hours == 12.0 and cost.ended
-    assert cost.breakdown == "2 × m5.xlarge: 12.00 instance-hours × $0.192/h = $2.30"
+    assert cost.breakdown.endswith("12.00 added instance-hours × m5.xlarge × $0.192/h = $2.30")
 
 
 def test_an_unpriced_type_makes_the_cost_unknown_and_says_which() -> None:
-    ran = [Ran("i-1", "x9.huge", T0, None), Ran("i-2", "m5.large", T0, None)]
-    cost = actual_cost(ran, PRICES, T0 + timedelta(hours=1))
+    ran = [Ran("i-1", "x9.huge", T0 + timedelta(seconds=1), None)]
+    cost = added_capacity_cost(ran, frozenset(), 1, PRICES, T0, T0 + timedelta(hours=1))
 
-    assert cost.usd is None and "x9.huge: 1.00 instance-hours (no price)" in cost.breakdown
+    assert cost.usd is None and "(no price for x9.huge)" in cost.breakdown
 
 
 class FakeActivities:

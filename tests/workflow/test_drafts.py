@@ -60,13 +60,25 @@ def test_a_shadow_recommendation_the_human_did_not_follow_leaves_a_draft(
     agreed_dir, other_dir = tmp_path / "a", tmp_path / "b"
 
     recorded = close_by_human(
-        store, incident, "U1", "", NOW, ("resize_instance", None), drafts_dir=other_dir
+        store,
+        incident,
+        "U1",
+        "",
+        NOW,
+        ("resize_instance", "i-0a1b2c3d4e5f60001"),
+        drafts_dir=other_dir,
     )
 
     assert recorded is not None and recorded.agreed is False and recorded.draft
     [incident2] = replay_case(load_case(DISK), DISK, store, shadow).incidents
     same = close_by_human(
-        store, incident2, "U1", "", NOW, ("clear_disk_space", None), drafts_dir=agreed_dir
+        store,
+        incident2,
+        "U1",
+        "",
+        NOW,
+        ("clear_disk_space", "i-0a1b2c3d4e5f60001"),
+        drafts_dir=agreed_dir,
     )
     assert same is not None and same.agreed is True and same.draft is None
 

@@ -67,7 +67,7 @@ def test_the_humans_fix_scores_the_recommendation_into_the_trust_record(
         "U1",
         "fixed",
         now,
-        fixed_by=("clear_disk_space", None),  # type: ignore[arg-type]
+        fixed_by=("clear_disk_space", "i-0a1b2c3d4e5f60001"),  # type: ignore[arg-type]
     )
     disagreed = close_by_human(
         store,
@@ -75,12 +75,12 @@ def test_the_humans_fix_scores_the_recommendation_into_the_trust_record(
         "U1",
         "fixed",
         now,
-        fixed_by=("restart_instance", None),  # type: ignore[arg-type]
+        fixed_by=("restart_instance", "i-0a1b2c3d4e5f60001"),  # type: ignore[arg-type]
     )
 
     assert agreed is not None and disagreed is not None
     assert (agreed.agreed, disagreed.agreed) == (True, False)
-    [record] = trust_records(store).values()
+    [record] = trust_records(store, "sandbox:any").values()
     assert [r.value for r in record.results] == ["agreed", "disagreed"]
     fix = next(e for e in store.events(same) if e.kind == "human_fix_recorded")
     assert fix.actor == "human:U1" and fix.data["recommended"]["action"] == "clear_disk_space"
@@ -111,3 +111,52 @@ def test_the_executor_refuses_a_plan_in_shadow_even_with_an_approval(
         blocked = [e for e in store.events(incident_id) if e.kind == "action_blocked"]
         assert any("shadow mode" in e.data["reason"] for e in blocked)
         assert not [c for c in sandbox.world_calls if c.origin == "healer"]
+
+
+def test_a_human_closing_after_the_action_ran_counts_it_against_the_record(
+    store: SqliteStore, settings: HealerSettings
+) -> None:
+    """Closed at verify (the alarm not yet OK): the failures humans step in on are counted."""
+    from healer.intake import Delivery, deliver
+    from healer.replay import sandbox_for
+    from healer.workflow import steps
+
+    case = load_case(DISK)
+    with sandbox_for(case, DISK, store, settings) as (sandbox, services):
+        [(_, raw)] = list(sandbox.case_events())[:1]
+        [incident_id] = deliver(services, [Delivery(raw, "t")])
+        incident = store.get(incident_id)
+        assert incident is not None
+        for step in (steps.investigate, steps.govern, steps.remediate):
+            incident = step(services, incident)
+            store.save(incident)
+        assert incident.step is Step.VERIFY
+        close_by_human(store, incident, "U1", "taking over", datetime.now(UTC))
+
+    [record] = trust_records(store, "sandbox:any").values()
+    assert [r.value for r in record.results] == ["not_recovered"]
+
+
+def test_a_plan_on_the_group_of_a_shadowed_instance_is_shadowed_too(
+    store: SqliteStore, settings: HealerSettings
+) -> None:
+    """Only the alarmed instance carries the tag; a plan (a hostile model's) on its group must
+    not slip out of shadow."""
+    from healer.domain import ActionId, ActionProposal
+    from healer.intake import Delivery, deliver
+    from healer.replay import sandbox_for
+    from healer.workflow import steps
+
+    prod = settings.model_copy(update={"shadow_scopes": [ShadowScope(tag="Environment=prod")]})
+    case = load_case(DISK)
+    with sandbox_for(case, DISK, store, prod) as (sandbox, services):
+        [(_, raw)] = list(sandbox.case_events())[:1]
+        [incident_id] = deliver(services, [Delivery(raw, "t")])
+        incident = store.get(incident_id)
+        assert incident is not None
+        incident = steps.investigate(services, incident)
+        on_group = ActionProposal(action=ActionId.SCALE_OUT, target="web-asg", params={"count": 1})
+
+        decision, _ = steps._decide(services, incident, on_group)
+
+    assert decision.shadow
