@@ -32,10 +32,12 @@ def close_by_human(
     """Close an incident the healer should stop working on; audited with who and why.
 
     `fixed_by` is the human's fix, (action, target or None). On an incident the healer
-    handled in shadow, it scores the recommendation: the same action (on the same target, when
-    one is named) agrees; the result goes to the action's trust record. Where no runbook fitted
-    (none cited, the healer escalated, or the human fixed it another way), a runbook draft goes
-    to `drafts_dir`. An incident the healer closed by escalating takes a fix after the fact.
+    handled in shadow, it scores the recommendation (the target must be named): the same action
+    on the same target agrees; the result goes to the action's trust record. Closing after the
+    action ran, before its alarms were verified OK, counts against its record. Where no runbook
+    fitted (none cited, the healer escalated, or the human fixed it another way), a runbook
+    draft goes to `drafts_dir`. An incident the healer closed by escalating takes a fix after
+    the fact.
 
     An incident in its remediate step may have an action running: it must be resumed (which
     finishes or settles the action exactly once) before it can be closed.
@@ -58,7 +60,7 @@ def close_by_human(
         )
     if fixed_by is not None:
         agreed = _agreement(incident, fixed_by)
-        draft = None  # written first: a failed write leaves nothing recorded, so a retry can
+        draft = None  # written first: if the write fails, nothing is recorded and a retry can
         if drafts_dir is not None and _needs_draft(incident, agreed):
             draft = str(write_draft(drafts_dir, incident, fixed_by, user, now))
         _record_fix(store, incident, user, fixed_by, agreed, bar)
