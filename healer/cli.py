@@ -420,15 +420,14 @@ def trust_command(
 ) -> None:
     """Each action type's autonomy mode and measured record, and what it needs for autopilot."""
     from healer.trust import Result, standing
-    from healer.workflow.outcomes import SANDBOX_REALM, realms, trust_records
+    from healer.workflow.outcomes import realm_records, realms
 
     settings = load()
     rules = settings.autonomy_rules()
     store = open_store(settings)
     rows = []
     for realm in realms(store):
-        world = "sandbox:" if realm == SANDBOX_REALM else realm
-        for (action, runbook), record in sorted(trust_records(store, world).items()):
+        for (action, runbook), record in sorted(realm_records(store, realm).items()):
             now = standing(record, rules.bar)
             rows.append(
                 {

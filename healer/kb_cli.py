@@ -133,7 +133,7 @@ def _priors(settings: HealerSettings) -> dict[str, Prior]:
     """The effectiveness priors from the store's trust records, when they are of one realm
     (an account and region, or the sandbox); none without a store."""
     from healer.cli_common import open_store
-    from healer.workflow.outcomes import SANDBOX_REALM, realms, trust_records
+    from healer.workflow.outcomes import realm_records, realms
     from knowledge_base.prior import effectiveness
 
     if settings.store_backend == "sqlite" and not settings.store_path.exists():
@@ -142,8 +142,7 @@ def _priors(settings: HealerSettings) -> dict[str, Prior]:
     found = realms(store)
     if len(found) != 1:
         return {}
-    world = "sandbox:" if found[0] == SANDBOX_REALM else found[0]
-    return effectiveness(trust_records(store, world).values())
+    return effectiveness(realm_records(store, found[0]).values())
 
 
 def _one_of(value: str, choices: type[StrEnum], option: str) -> str:

@@ -29,6 +29,7 @@ from healer.handlers.runtime import (
 )
 from healer.workflow.approvals import settle
 from healer.workflow.costs import check_cost, due
+from healer.workflow.outcomes import SANDBOX_REALM, realm
 from healer.workflow.services import Services
 
 STUCK_AFTER = timedelta(minutes=15)
@@ -109,7 +110,7 @@ def _of_this_account(services: Services, incident: Incident) -> bool:
     replay written to the deployment's store names groups of another world."""
     if services.world is not None:
         return incident.world == services.world
-    return not incident.world.startswith("sandbox:")
+    return realm(incident.world) != SANDBOX_REALM
 
 
 def _running_executions() -> list[str]:

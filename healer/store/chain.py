@@ -147,18 +147,7 @@ def _event_problems(
     key: bytes, event: AuditEvent, expected: int, prev_hash: str, position: dict[str, int]
 ) -> list[str]:
     found: list[str] = []
-    recomputed = event_hash(
-        key,
-        event.gseq,
-        event.incident_id,
-        event.seq,
-        event.kind,
-        event.actor,
-        event.at,
-        event.data,
-        event.prev_hash,
-    )
-    if not hmac.compare_digest(recomputed, event.hash):
+    if not authentic(key, event):
         found.append(ALTERED)
     # After a gap the previous event is missing, so the link cannot be checked.
     if event.gseq == expected and event.prev_hash != prev_hash:

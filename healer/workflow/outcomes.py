@@ -37,7 +37,11 @@ def realm(world: str) -> str:
 def trust_records(store: Store, world: str) -> dict[tuple[str, str], TrustRecord]:
     """Every record of `world`'s realm, from the audited outcomes in the order they were
     recorded."""
-    wanted = realm(world)
+    return realm_records(store, realm(world))
+
+
+def realm_records(store: Store, wanted: str) -> dict[tuple[str, str], TrustRecord]:
+    """Every record of one realm (`realms` names them)."""
     return records(
         (str(e.data["action"]), str(e.data["runbook"]), Result(e.data["result"]))
         for e in store.events_of_kind("trust_outcome")
